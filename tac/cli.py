@@ -1,0 +1,223 @@
+"""The `tac` command line: parse, call one library function, print.
+
+Every user-fixable problem is a TacError: one line on stderr, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tac.errors import TacError
+
+app = typer.Typer(
+    name="tac",
+    help="Task-Aware Compression: compress video for the networks that watch it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(help="The synthetic demo clip and the end-to-end demo.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err = Console(stderr=True)
+
+ChallengeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--challenge-dir",
+        help="Checkout of the challenge repository: official weights (models/) and videos (videos/). "
+        "Defaults to $TAC_CHALLENGE_DIR; without it tac uses the demo clip and stand-in scorers.",
+    ),
+]
+Device = Annotated[str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")]
+PoseNetPath = Annotated[Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")]
+SegNetPath = Annotated[Path | None, typer.Option("--segnet", help="SegNet safetensors (with --posenet).")]
+MaxSamples = Annotated[
+    int | None,
+    typer.Option("--max-samples", min=1, help="Score only the first K samples: the result is an ESTIMATE."),
+]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result record as JSON.")]
+
+
+def _scorer(device: str, challenge_dir: Path | None, posenet: Path | None, segnet: Path | None):
+    from tac.contest.scorer import Scorer
+    from tac.contest.weights import resolve_weights
+
+    if device not in ("cpu", "cuda"):
+        raise TacError(f"--device {device}: use cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise TacError("--device cuda: no CUDA device is available here; use --device cpu")
+    weights = resolve_weights(posenet, segnet, challenge_dir)
+    if not weights.official:
+        err.print(f"[yellow]note:[/] scoring with {weights.describe()}")
+    return Scorer(weights, device)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+
+
+@app.command("eval")
+def eval_cmd(
+    submission_dir: Annotated[Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")],
+    originals: Annotated[Path | None, typer.Option("--originals", help="Directory of original videos (default: challenge checkout, else the demo clip).")] = None,
+    video_names: Annotated[Path | None, typer.Option("--video-names", help="Text file, one video name per line.")] = None,
+    device: Device = "cpu",
+    challenge_dir: ChallengeDir = None,
+    posenet: PoseNetPath = None,
+    segnet: SegNetPath = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where archive/, inflated/ and reports go (default: the submission directory).")] = None,
+    max_samples: MaxSamples = None,
+    no_cache: NoCache = False,
+    as_json: AsJson = False,
+) -> None:
+    """Evaluate a submission exactly as the official evaluate.sh does; writes report.txt and result.json."""
+    from tac.contest.evaluate import evaluate_submission, format_report
+    from tac.contest.originals import resolve_originals
+
+    origs = resolve_originals(originals, video_names, challenge_dir)
+    scorer = _scorer(device, challenge_dir, posenet, segnet)
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = evaluate_submission(
+            submission_dir, origs, scorer, out, max_samples, use_cache=not no_cache, progress=progress
+        )
+    if as_json:
+        console.print_json(result.model_dump_json())
+    else:
+        console.print(format_report(result, origs, scorer), highlight=False, markup=False)
+
+
+@app.command("score")
+def score_cmd(
+    original: Annotated[Path, typer.Argument(help="The original video (.mkv/.hevc).")],
+    reconstructed: Annotated[Path, typer.Argument(help="Reconstructed frames: uint8 .raw, N x 874 x 1164 x 3.")],
+    device: Device = "cpu",
+    challenge_dir: ChallengeDir = None,
+    posenet: PoseNetPath = None,
+    segnet: SegNetPath = None,
+    max_samples: MaxSamples = None,
+    no_cache: NoCache = False,
+    as_json: AsJson = False,
+) -> None:
+    """Distortions of raw frames against an original video (no archive, so no rate)."""
+    from tac.contest.evaluate import score_raw
+
+    scorer = _scorer(device, challenge_dir, posenet, segnet)
+    with _progress() as bar:
+        task = bar.add_task("score", total=None)
+        pose, seg, n, total = score_raw(
+            scorer, original, reconstructed, max_samples, use_cache=not no_cache,
+            progress=lambda k: bar.advance(task, k),
+        )
+    out = {
+        "pose": pose, "seg": seg, "distortion_score": 100 * seg + (10 * pose) ** 0.5,
+        "n_samples": n, "n_samples_total": total, "estimate": n < total,
+        "weights": scorer.weights.weights_id, "runner_axis": "cpu", "device": str(scorer.device),
+    }
+    if as_json:
+        console.print_json(json.dumps(out))
+        return
+    tag = f"ESTIMATE on {n}/{total} samples" if n < total else f"{n} samples"
+    console.print(f"PoseNet distortion: {pose:.8f}\nSegNet distortion:  {seg:.8f}\n"
+                  f"100*seg + sqrt(10*pose) = {out['distortion_score']:.4f}  ({tag}; weights {out['weights']}; axis cpu)",
+                  highlight=False)
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    seg: Annotated[float, typer.Option(help="SegNet distortion.")],
+    pose: Annotated[float, typer.Option(help="PoseNet distortion.")],
+    archive_bytes: Annotated[int, typer.Option("--bytes", help="archive.zip size in bytes.")],
+    original_bytes: Annotated[int, typer.Option(help="Rate denominator.")] = 37_545_489,
+    samples: Annotated[int, typer.Option(help="Samples in the set (for the per-pixel rate).")] = 600,
+) -> None:
+    """The score at a point, and what one byte, one seg unit and one pose unit are worth there."""
+    from tac.contest.score import contest_score, rate, score_terms, sensitivity
+
+    r = rate(archive_bytes, original_bytes)
+    s = sensitivity(pose, archive_bytes, original_bytes, samples)
+    terms = score_terms(seg, pose, r)
+    console.print(f"score {contest_score(seg, pose, r):.4f} = seg {terms['seg']:.4f} + pose {terms['pose']:.4f} + rate {terms['rate']:.4f}")
+    console.print(f"  ∂score/∂byte      {s.per_byte:.3e}   (1 KB = {s.per_byte * 1000:.5f})")
+    console.print(f"  ∂score/∂seg       {s.per_seg:.3e}   (one SegNet pixel = {s.per_seg_pixel:.3e} = {s.bytes_per_seg_pixel:.2f} bytes)")
+    console.print(f"  ∂score/∂pose      {s.per_pose:.3e}   (one pose unit = {s.bytes_per_pose_unit:,.0f} bytes)")
+
+
+@app.command("weights")
+def weights_cmd(
+    challenge_dir: ChallengeDir = None,
+    posenet: PoseNetPath = None,
+    segnet: SegNetPath = None,
+) -> None:
+    """Show which scorer weights tac would use, and their sha256."""
+    from tac.contest.weights import resolve_weights
+
+    w = resolve_weights(posenet, segnet, challenge_dir)
+    console.print(f"{w.describe()}\n  id: {w.weights_id}\n  posenet: {w.posenet_path} sha256 {w.posenet_sha256}\n"
+                  f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}", highlight=False)
+
+
+@demo_app.command("make")
+def demo_make(
+    out: Annotated[Path | None, typer.Option("--out", help="Write the clip here (default: the tac cache, where `tac eval` finds it).")] = None,
+    frames: Annotated[int, typer.Option(min=2, help="Frames to render (20 fps).")] = 40,
+    seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
+) -> None:
+    """Render the synthetic demo drive (1164x874, 20 fps) as a high-quality HEVC .mkv."""
+    from tac.contest.originals import demo_originals
+    from tac.video.demo import write_demo_clip
+
+    if out is not None:
+        path = write_demo_clip(out, n=frames, seed=seed)
+    else:
+        path = demo_originals(frames, seed).path("0.mkv")
+    console.print(f"demo clip: {path} ({path.stat().st_size:,} bytes, {frames} frames)")
+
+
+@demo_app.command("run")
+def demo_run(
+    work: Annotated[Path, typer.Option("--work", help="Where the demo submissions are built.")] = Path("runs/demo"),
+    scale: Annotated[float, typer.Option(help="Downscale factor of the second submission.")] = 0.5,
+) -> None:
+    """Build an identity and a downscaled submission of the demo clip, evaluate both, print the reports."""
+    from tac.demo import run_demo
+
+    for report in run_demo(work, scale, log=lambda m: err.print(f"[dim]{m}[/]")):
+        console.print(report, highlight=False, markup=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except TacError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

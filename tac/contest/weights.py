@@ -1,0 +1,200 @@
+"""Where the scorer weights come from, and proof of which ones were used.
+
+Order: explicit paths → `--challenge-dir` / `TAC_CHALLENGE_DIR` (a checkout of the challenge
+repository, sha256 checked against the spec) → seeded stand-in weights cached under the user cache
+dir. Nothing is ever downloaded. Every result carries `ScorerWeights.weights_id`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from tac import atomic
+from tac.contest import constants as C
+from tac.contest.networks import PoseNet, SegNet
+from tac.errors import TacError
+from tac.hashing import sha256_file
+from tac.paths import cache_dir
+
+DEFAULT_STANDIN_SEED = 0
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+@dataclass(frozen=True)
+class ScorerWeights:
+    """Paths to one PoseNet and one SegNet state dict, and what they are."""
+
+    posenet_path: Path
+    segnet_path: Path
+    posenet_sha256: str
+    segnet_sha256: str
+    kind: str  # "official" | "custom" | "stand-in"
+    seed: int | None = None
+
+    @property
+    def official(self) -> bool:
+        return self.kind == "official"
+
+    @property
+    def weights_id(self) -> str:
+        """`official`, `custom:<sha>`, or `stand-in:<seed>:<sha>` — goes into every output."""
+        if self.official:
+            return "official"
+        digest = _combined_digest(self.posenet_sha256, self.segnet_sha256)
+        if self.kind == "stand-in":
+            return f"stand-in:{self.seed}:{digest}"
+        return f"custom:{digest}"
+
+    def describe(self) -> str:
+        if self.official:
+            return f"official (posenet {self.posenet_sha256[:12]}…, segnet {self.segnet_sha256[:12]}…)"
+        if self.kind == "stand-in":
+            return f"STAND-IN scorers {self.weights_id} (seeded, not the official networks)"
+        return f"custom weights {self.weights_id} (sha256 differs from the official files)"
+
+
+def _combined_digest(pose_sha: str, seg_sha: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{pose_sha}:{seg_sha}".encode()).hexdigest()[:16]
+
+
+def resolve_weights(
+    posenet: str | os.PathLike | None = None,
+    segnet: str | os.PathLike | None = None,
+    challenge_dir: str | os.PathLike | None = None,
+    standin_seed: int = DEFAULT_STANDIN_SEED,
+) -> ScorerWeights:
+    """Pick the scorer weights by the documented order of precedence."""
+    if (posenet is None) != (segnet is None):
+        raise TacError("give both --posenet and --segnet weights, or neither")
+    if posenet is not None and segnet is not None:
+        return _checked(Path(posenet), Path(segnet))
+    challenge_dir = challenge_dir or os.environ.get("TAC_CHALLENGE_DIR") or None
+    if challenge_dir:
+        root = Path(challenge_dir)
+        if not root.is_dir():
+            raise TacError(f"{root}: challenge directory not found; point --challenge-dir at a checkout of the challenge repository")
+        return _checked(root / C.POSENET_FILE, root / C.SEGNET_FILE)
+    return standin_weights(standin_seed)
+
+
+def _checked(pose_path: Path, seg_path: Path) -> ScorerWeights:
+    for path in (pose_path, seg_path):
+        check_weights_file(path)
+    pose_sha, seg_sha = sha256_file(pose_path), sha256_file(seg_path)
+    official = pose_sha == C.POSENET_SHA256 and seg_sha == C.SEGNET_SHA256
+    return ScorerWeights(pose_path, seg_path, pose_sha, seg_sha, "official" if official else "custom")
+
+
+def check_weights_file(path: Path) -> None:
+    """A missing file or a git-lfs pointer gets a clear error instead of a safetensors crash."""
+    if not path.is_file():
+        raise TacError(f"{path}: scorer weights not found; pass the file, or a challenge checkout with --challenge-dir")
+    with open(path, "rb") as f:
+        head = f.read(len(LFS_POINTER_PREFIX))
+    if head == LFS_POINTER_PREFIX:
+        raise TacError(
+            f"{path}: this is a git-lfs pointer, not the weights; run `git lfs pull` in the challenge checkout"
+        )
+
+
+def load_state_dict_strict(module: torch.nn.Module, path: Path, what: str) -> None:
+    """Load safetensors into `module` with strict=True; mismatches become one clear line."""
+    check_weights_file(path)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise TacError(f"{path}: not a readable safetensors file ({exc}); re-fetch the {what} weights") from None
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()), str(exc))
+        raise TacError(f"{path}: not {what} weights ({first[:160]}); check the file") from None
+
+
+def build_scorers(weights: ScorerWeights, device: str | torch.device = "cpu") -> tuple[PoseNet, torch.nn.Module]:
+    """Both networks with their weights loaded, in eval mode, gradients off."""
+    posenet, segnet = PoseNet(), SegNet()
+    load_state_dict_strict(posenet, weights.posenet_path, "PoseNet")
+    load_state_dict_strict(segnet, weights.segnet_path, "SegNet")
+    for net in (posenet, segnet):
+        net.eval().requires_grad_(False).to(device)
+    return posenet, segnet
+
+
+# --- stand-in weights ------------------------------------------------------------------------
+
+
+def standin_weights(seed: int = DEFAULT_STANDIN_SEED) -> ScorerWeights:
+    """Seeded stand-in scorers, built once and cached as safetensors.
+
+    The cache file name carries the torch version because two versions may draw different
+    weights from one seed; the weights id carries the sha256 of what was actually drawn.
+    """
+    folder = cache_dir("standin")
+    tag = f"seed{seed}-torch{torch.__version__.split('+')[0]}"
+    pose_path, seg_path = folder / f"posenet-{tag}.safetensors", folder / f"segnet-{tag}.safetensors"
+    if not (pose_path.is_file() and seg_path.is_file()):
+        posenet, segnet = make_standin_networks(seed)
+        for net, path in ((posenet, pose_path), (segnet, seg_path)):
+            state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+            atomic.write_bytes(path, save(state, metadata={"tac": "stand-in", "seed": str(seed)}))
+    return ScorerWeights(
+        pose_path, seg_path, sha256_file(pose_path), sha256_file(seg_path), "stand-in", seed
+    )
+
+
+def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
+    """Random-init scorers whose BatchNorm statistics are calibrated on seeded smooth images.
+
+    Random init with default BatchNorm statistics (mean 0, var 1) lets activations blow up or die
+    through depth, and a dead SegNet predicts one class everywhere: then no damage could ever be
+    measured. Calibrating the running statistics on image-like inputs keeps every layer in range,
+    so both stand-ins respond to damage the way the real networks do (more damage, more distortion).
+    """
+    from tac.contest.frames import resize_for_scorers, rgb_to_yuv6
+
+    torch.manual_seed(seed)
+    posenet, segnet = PoseNet(), SegNet()
+    gen = torch.Generator().manual_seed(seed)
+    images = _calibration_images(gen, n=8)  # (8, 3, 874, 1164), float 0..255
+    shifted = torch.roll(images, shifts=(3, 5), dims=(-2, -1))  # a small ego-motion for pairs
+    small = resize_for_scorers(torch.cat([images, shifted]))
+    pairs = rgb_to_yuv6(small).reshape(2, 8, 6, 192, 256).permute(1, 0, 2, 3, 4).reshape(8, 12, 192, 256)
+    with torch.no_grad():
+        for net, batch in ((posenet, pairs), (segnet, small[:8])):
+            bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+            saved = [m.momentum for m in bns]
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average over the calibration batches
+            net.train()
+            for chunk in batch.split(4):
+                net(chunk)
+            for m, mom in zip(bns, saved, strict=True):
+                m.momentum = mom
+            net.eval()
+    return posenet, segnet
+
+
+def _calibration_images(gen: torch.Generator, n: int) -> torch.Tensor:
+    """Smooth random colour fields with edges: image-like statistics without any real data."""
+    import torch.nn.functional as F
+
+    h, w = C.CAMERA_HEIGHT, C.CAMERA_WIDTH
+    coarse = torch.rand(n, 3, 6, 8, generator=gen)
+    mid = torch.rand(n, 3, 24, 32, generator=gen)
+    fine = torch.rand(n, 3, 96, 128, generator=gen)
+    img = (
+        F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False) * 0.6
+        + F.interpolate(mid, size=(h, w), mode="bilinear", align_corners=False) * 0.3
+        + F.interpolate(fine, size=(h, w), mode="nearest") * 0.1
+    )
+    return (img * 255).clamp(0, 255)
