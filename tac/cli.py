@@ -23,11 +23,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-demo_app = typer.Typer(help="The synthetic demo clip and the end-to-end demo.", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="The synthetic demo clip and the end-to-end demo.", no_args_is_help=True
+)
 app.add_typer(demo_app, name="demo")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ChallengeDir = Annotated[
     Path | None,
@@ -37,14 +39,24 @@ ChallengeDir = Annotated[
         "Defaults to $TAC_CHALLENGE_DIR; without it tac uses the demo clip and stand-in scorers.",
     ),
 ]
-Device = Annotated[str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")]
-PoseNetPath = Annotated[Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")]
-SegNetPath = Annotated[Path | None, typer.Option("--segnet", help="SegNet safetensors (with --posenet).")]
+Device = Annotated[
+    str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
+]
+PoseNetPath = Annotated[
+    Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")
+]
+SegNetPath = Annotated[
+    Path | None, typer.Option("--segnet", help="SegNet safetensors (with --posenet).")
+]
 MaxSamples = Annotated[
     int | None,
-    typer.Option("--max-samples", min=1, help="Score only the first K samples: the result is an ESTIMATE."),
+    typer.Option(
+        "--max-samples", min=1, help="Score only the first K samples: the result is an ESTIMATE."
+    ),
 ]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result record as JSON.")]
 
 
@@ -67,21 +79,41 @@ def _scorer(device: str, challenge_dir: Path | None, posenet: Path | None, segne
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
 
 
 @app.command("eval")
 def eval_cmd(
-    submission_dir: Annotated[Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")],
-    originals: Annotated[Path | None, typer.Option("--originals", help="Directory of original videos (default: challenge checkout, else the demo clip).")] = None,
-    video_names: Annotated[Path | None, typer.Option("--video-names", help="Text file, one video name per line.")] = None,
+    submission_dir: Annotated[
+        Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")
+    ],
+    originals: Annotated[
+        Path | None,
+        typer.Option(
+            "--originals",
+            help="Directory of original videos (default: challenge checkout, else the demo clip).",
+        ),
+    ] = None,
+    video_names: Annotated[
+        Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
+    ] = None,
     device: Device = "cpu",
     challenge_dir: ChallengeDir = None,
     posenet: PoseNetPath = None,
     segnet: SegNetPath = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Where archive/, inflated/ and reports go (default: the submission directory).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where archive/, inflated/ and reports go (default: the submission directory).",
+        ),
+    ] = None,
     max_samples: MaxSamples = None,
     no_cache: NoCache = False,
     as_json: AsJson = False,
@@ -101,7 +133,13 @@ def eval_cmd(
             bar.update(tasks[stage], completed=done, total=total)
 
         result = evaluate_submission(
-            submission_dir, origs, scorer, out, max_samples, use_cache=not no_cache, progress=progress
+            submission_dir,
+            origs,
+            scorer,
+            out,
+            max_samples,
+            use_cache=not no_cache,
+            progress=progress,
         )
     if as_json:
         console.print_json(result.model_dump_json())
@@ -112,7 +150,9 @@ def eval_cmd(
 @app.command("score")
 def score_cmd(
     original: Annotated[Path, typer.Argument(help="The original video (.mkv/.hevc).")],
-    reconstructed: Annotated[Path, typer.Argument(help="Reconstructed frames: uint8 .raw, N x 874 x 1164 x 3.")],
+    reconstructed: Annotated[
+        Path, typer.Argument(help="Reconstructed frames: uint8 .raw, N x 874 x 1164 x 3.")
+    ],
     device: Device = "cpu",
     challenge_dir: ChallengeDir = None,
     posenet: PoseNetPath = None,
@@ -128,21 +168,33 @@ def score_cmd(
     with _progress() as bar:
         task = bar.add_task("score", total=None)
         pose, seg, n, total = score_raw(
-            scorer, original, reconstructed, max_samples, use_cache=not no_cache,
+            scorer,
+            original,
+            reconstructed,
+            max_samples,
+            use_cache=not no_cache,
             progress=lambda k: bar.advance(task, k),
         )
     out = {
-        "pose": pose, "seg": seg, "distortion_score": 100 * seg + (10 * pose) ** 0.5,
-        "n_samples": n, "n_samples_total": total, "estimate": n < total,
-        "weights": scorer.weights.weights_id, "runner_axis": "cpu", "device": str(scorer.device),
+        "pose": pose,
+        "seg": seg,
+        "distortion_score": 100 * seg + (10 * pose) ** 0.5,
+        "n_samples": n,
+        "n_samples_total": total,
+        "estimate": n < total,
+        "weights": scorer.weights.weights_id,
+        "runner_axis": "cpu",
+        "device": str(scorer.device),
     }
     if as_json:
         console.print_json(json.dumps(out))
         return
     tag = f"ESTIMATE on {n}/{total} samples" if n < total else f"{n} samples"
-    console.print(f"PoseNet distortion: {pose:.8f}\nSegNet distortion:  {seg:.8f}\n"
-                  f"100*seg + sqrt(10*pose) = {out['distortion_score']:.4f}  ({tag}; weights {out['weights']}; axis cpu)",
-                  highlight=False)
+    console.print(
+        f"PoseNet distortion: {pose:.8f}\nSegNet distortion:  {seg:.8f}\n"
+        f"100*seg + sqrt(10*pose) = {out['distortion_score']:.4f}  ({tag}; weights {out['weights']}; axis cpu)",
+        highlight=False,
+    )
 
 
 @app.command("sensitivity")
@@ -151,7 +203,9 @@ def sensitivity_cmd(
     pose: Annotated[float, typer.Option(help="PoseNet distortion.")],
     archive_bytes: Annotated[int, typer.Option("--bytes", help="archive.zip size in bytes.")],
     original_bytes: Annotated[int, typer.Option(help="Rate denominator.")] = 37_545_489,
-    samples: Annotated[int, typer.Option(help="Samples in the set (for the per-pixel rate).")] = 600,
+    samples: Annotated[
+        int, typer.Option(help="Samples in the set (for the per-pixel rate).")
+    ] = 600,
 ) -> None:
     """The score at a point, and what one byte, one seg unit and one pose unit are worth there."""
     from tac.contest.score import contest_score, rate, score_terms, sensitivity
@@ -159,10 +213,16 @@ def sensitivity_cmd(
     r = rate(archive_bytes, original_bytes)
     s = sensitivity(pose, archive_bytes, original_bytes, samples)
     terms = score_terms(seg, pose, r)
-    console.print(f"score {contest_score(seg, pose, r):.4f} = seg {terms['seg']:.4f} + pose {terms['pose']:.4f} + rate {terms['rate']:.4f}")
+    console.print(
+        f"score {contest_score(seg, pose, r):.4f} = seg {terms['seg']:.4f} + pose {terms['pose']:.4f} + rate {terms['rate']:.4f}"
+    )
     console.print(f"  ∂score/∂byte      {s.per_byte:.3e}   (1 KB = {s.per_byte * 1000:.5f})")
-    console.print(f"  ∂score/∂seg       {s.per_seg:.3e}   (one SegNet pixel = {s.per_seg_pixel:.3e} = {s.bytes_per_seg_pixel:.2f} bytes)")
-    console.print(f"  ∂score/∂pose      {s.per_pose:.3e}   (one pose unit = {s.bytes_per_pose_unit:,.0f} bytes)")
+    console.print(
+        f"  ∂score/∂seg       {s.per_seg:.3e}   (one SegNet pixel = {s.per_seg_pixel:.3e} = {s.bytes_per_seg_pixel:.2f} bytes)"
+    )
+    console.print(
+        f"  ∂score/∂pose      {s.per_pose:.3e}   (one pose unit = {s.bytes_per_pose_unit:,.0f} bytes)"
+    )
 
 
 @app.command("weights")
@@ -175,13 +235,21 @@ def weights_cmd(
     from tac.contest.weights import resolve_weights
 
     w = resolve_weights(posenet, segnet, challenge_dir)
-    console.print(f"{w.describe()}\n  id: {w.weights_id}\n  posenet: {w.posenet_path} sha256 {w.posenet_sha256}\n"
-                  f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}", highlight=False)
+    console.print(
+        f"{w.describe()}\n  id: {w.weights_id}\n  posenet: {w.posenet_path} sha256 {w.posenet_sha256}\n"
+        f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}",
+        highlight=False,
+    )
 
 
 @demo_app.command("make")
 def demo_make(
-    out: Annotated[Path | None, typer.Option("--out", help="Write the clip here (default: the tac cache, where `tac eval` finds it).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the clip here (default: the tac cache, where `tac eval` finds it)."
+        ),
+    ] = None,
     frames: Annotated[int, typer.Option(min=2, help="Frames to render (20 fps).")] = 40,
     seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
 ) -> None:
@@ -198,7 +266,9 @@ def demo_make(
 
 @demo_app.command("run")
 def demo_run(
-    work: Annotated[Path, typer.Option("--work", help="Where the demo submissions are built.")] = Path("runs/demo"),
+    work: Annotated[
+        Path, typer.Option("--work", help="Where the demo submissions are built.")
+    ] = Path("runs/demo"),
     scale: Annotated[float, typer.Option(help="Downscale factor of the second submission.")] = 0.5,
 ) -> None:
     """Build an identity and a downscaled submission of the demo clip, evaluate both, print the reports."""
@@ -212,7 +282,7 @@ def main() -> None:
     try:
         app()
     except TacError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # plain: one line, never wrapped or styled
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

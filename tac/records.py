@@ -60,7 +60,11 @@ class EvalResult(Record):
 
     def provenance(self) -> str:
         """One line: where this score came from."""
-        scope = f"ESTIMATE on {self.n_samples}/{self.n_samples_total} samples" if self.estimate else f"all {self.n_samples} samples"
+        scope = (
+            f"ESTIMATE on {self.n_samples}/{self.n_samples_total} samples"
+            if self.estimate
+            else f"all {self.n_samples} samples"
+        )
         return f"runner axis {self.runner_axis} (networks on {self.device}), weights {self.weights}, {scope}, archive sha256 {self.archive_sha256[:16]}…"
 
 

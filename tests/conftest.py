@@ -43,9 +43,15 @@ def demo_frames(demo):
     return decode_video(demo.path("0.mkv"))
 
 
-def run_tac(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_tac(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """The real `tac` console entry point in a subprocess, with this session's cache."""
     return subprocess.run(
         [sys.executable, "-m", "tac.cli", *args],
-        capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout, env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=timeout,
+        env=os.environ.copy(),
     )

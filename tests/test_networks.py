@@ -24,7 +24,8 @@ def segnet():
 def test_posenet_state_dict_has_the_official_layout(posenet):
     keys = set(posenet.state_dict())
     for key in [
-        "_mean", "_std",
+        "_mean",
+        "_std",
         "vision.stem.0.conv_kxk.0.conv.weight",
         "summarizer.0.weight",
         "summarizer.2.block_a.1.bn.running_mean",
@@ -101,7 +102,10 @@ def test_garbage_file_is_not_a_crash(tmp_path):
 
 def test_custom_weights_are_labelled_not_official(posenet, segnet, tmp_path):
     for name, net in (("posenet", posenet), ("segnet", segnet)):
-        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / f"{name}.safetensors"))
+        save_file(
+            {k: v.contiguous() for k, v in net.state_dict().items()},
+            str(tmp_path / f"{name}.safetensors"),
+        )
     w = resolve_weights(tmp_path / "posenet.safetensors", tmp_path / "segnet.safetensors")
     assert not w.official and w.weights_id.startswith("custom:")
 

@@ -39,7 +39,9 @@ def test_report_block_is_byte_exact():
 
 
 def test_sensitivity_matches_the_field_exchange_rates():
-    s = sensitivity(pose=0.001, archive_bytes=178_000, original_bytes=C.CONTEST_VIDEO_BYTES, n_samples=600)
+    s = sensitivity(
+        pose=0.001, archive_bytes=178_000, original_bytes=C.CONTEST_VIDEO_BYTES, n_samples=600
+    )
     assert s.per_byte * 1000 == pytest.approx(0.000666, rel=1e-2)  # 1 KB ≈ 0.00067
     assert s.per_seg_pixel == pytest.approx(8.5e-7, rel=1e-2)  # one flipped pixel ≈ 8.5e-7
     assert s.per_pose == pytest.approx(10 / (2 * math.sqrt(0.01)))

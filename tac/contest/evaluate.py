@@ -22,7 +22,7 @@ from tac.contest import constants as C
 from tac.contest.originals import Originals
 from tac.contest.reference import reference_outputs
 from tac.contest.score import contest_score, format_results_block, rate
-from tac.contest.scorer import Scorer, ScorerOutputs, distortions, official_mean
+from tac.contest.scorer import Scorer, distortions, official_mean
 from tac.errors import TacError
 from tac.hashing import sha256_file
 from tac.records import EvalResult, save_record
@@ -38,20 +38,30 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
     """Open archive.zip and refuse unsafe or corrupt members before anything is extracted."""
     if not archive.is_file():
-        raise TacError(f"{archive}: archive.zip not found; a submission directory must contain archive.zip")
+        raise TacError(
+            f"{archive}: archive.zip not found; a submission directory must contain archive.zip"
+        )
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
             for info in members:
                 name = info.filename
                 parts = PurePosixPath(name.replace("\\", "/")).parts
-                if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-                    raise TacError(f"{archive}: member {name!r} would extract outside archive/; refusing to unzip")
+                if (
+                    name.startswith(("/", "\\"))
+                    or (len(name) > 1 and name[1] == ":")
+                    or ".." in parts
+                ):
+                    raise TacError(
+                        f"{archive}: member {name!r} would extract outside archive/; refusing to unzip"
+                    )
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     raise TacError(f"{archive}: member {name!r} is a symlink; refusing to unzip")
             bad = zf.testzip()
             if bad is not None:
-                raise TacError(f"{archive}: member {bad!r} fails its CRC check; the zip is corrupt, rebuild it")
+                raise TacError(
+                    f"{archive}: member {bad!r} fails its CRC check; the zip is corrupt, rebuild it"
+                )
     except zipfile.BadZipFile as exc:
         raise TacError(f"{archive}: not a valid zip file ({exc}); rebuild archive.zip") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
@@ -69,26 +79,45 @@ def unpack_archive(archive: Path, dest: Path) -> None:
 
 
 def run_inflate(
-    submission_dir: Path, archive_dir: Path, output_dir: Path, names_file: Path, timeout_s: float, log: Path
+    submission_dir: Path,
+    archive_dir: Path,
+    output_dir: Path,
+    names_file: Path,
+    timeout_s: float,
+    log: Path,
 ) -> float:
     """`bash inflate.sh ARCHIVE_DIR OUTPUT_DIR VIDEO_NAMES_FILE`; returns its wall time."""
     script = submission_dir / "inflate.sh"
     if not script.is_file():
-        raise TacError(f"{script}: inflate.sh not found; a submission directory must contain inflate.sh")
+        raise TacError(
+            f"{script}: inflate.sh not found; a submission directory must contain inflate.sh"
+        )
     if output_dir.exists():
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True)
-    argv = ["bash", str(script.resolve()), str(archive_dir.resolve()), str(output_dir.resolve()), str(names_file.resolve())]
+    argv = [
+        "bash",
+        str(script.resolve()),
+        str(archive_dir.resolve()),
+        str(output_dir.resolve()),
+        str(names_file.resolve()),
+    ]
     start = time.perf_counter()
     with open(log, "wb") as out:
         try:
-            proc = subprocess.run(argv, cwd=submission_dir, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
+            proc = subprocess.run(
+                argv, cwd=submission_dir, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s
+            )
         except subprocess.TimeoutExpired:
-            raise TacError(f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}") from None
+            raise TacError(
+                f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
+            ) from None
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = _last_line(log)
-        raise TacError(f"{script}: inflate failed with exit code {proc.returncode}{': ' + tail if tail else ''} (full log: {log})")
+        raise TacError(
+            f"{script}: inflate failed with exit code {proc.returncode}{': ' + tail if tail else ''} (full log: {log})"
+        )
     return wall
 
 
@@ -119,9 +148,13 @@ def score_video(
     """Per-sample distortions of one reconstructed .raw against its original video."""
     raw = read_raw(reconstructed)
     ref = reference_outputs(scorer, original, batch_size, max_samples, use_cache)
-    n_samples = len(raw) // C.SEQ_LEN if max_samples is None else min(len(raw) // C.SEQ_LEN, max_samples)
+    n_samples = (
+        len(raw) // C.SEQ_LEN if max_samples is None else min(len(raw) // C.SEQ_LEN, max_samples)
+    )
     if len(ref) != n_samples:
-        raise TacError(f"{reconstructed}: {len(raw)} frames, but the original {original.name} gives {len(ref)} samples")
+        raise TacError(
+            f"{reconstructed}: {len(raw)} frames, but the original {original.name} gives {len(ref)} samples"
+        )
     frames = (raw[i] for i in range(n_samples * C.SEQ_LEN))
     poses, segs, done = [], [], 0
     for batch in iter_pair_batches(frames, batch_size):
@@ -133,7 +166,9 @@ def score_video(
         if progress:
             progress(len(comp))
     empty = torch.zeros(0)
-    return VideoScores(original.name, torch.cat(poses) if poses else empty, torch.cat(segs) if segs else empty)
+    return VideoScores(
+        original.name, torch.cat(poses) if poses else empty, torch.cat(segs) if segs else empty
+    )
 
 
 def expected_frames(originals: Originals, name: str) -> int:
@@ -160,12 +195,16 @@ def evaluate_submission(
     out.mkdir(parents=True, exist_ok=True)
     archive = sub / "archive.zip"
     if not (sub / "inflate.sh").is_file():
-        raise TacError(f"{sub / 'inflate.sh'}: inflate.sh not found; a submission directory must contain inflate.sh")
+        raise TacError(
+            f"{sub / 'inflate.sh'}: inflate.sh not found; a submission directory must contain inflate.sh"
+        )
     archive_dir, inflated = out / "archive", out / "inflated"
     unpack_archive(archive, archive_dir)
     if progress:
         progress("inflate", 0, 1)
-    run_inflate(sub, archive_dir, inflated, originals.names_file, inflate_timeout_s, out / "inflate.log")
+    run_inflate(
+        sub, archive_dir, inflated, originals.names_file, inflate_timeout_s, out / "inflate.log"
+    )
     if progress:
         progress("inflate", 1, 1)
 
@@ -174,7 +213,9 @@ def evaluate_submission(
     for name in originals.video_names:
         raw = inflated / f"{Path(name).stem}.raw"
         if not raw.is_file():
-            raise TacError(f"{raw}: inflate.sh did not write it; it must write OUTPUT_DIR/{Path(name).stem}.raw")
+            raise TacError(
+                f"{raw}: inflate.sh did not write it; it must write OUTPUT_DIR/{Path(name).stem}.raw"
+            )
         want = expected_frames(originals, name)
         got = raw_frame_count(raw)
         if got != want:
@@ -194,7 +235,8 @@ def evaluate_submission(
             progress("score", done, total)
 
     scores = [
-        score_video(scorer, originals.path(name), raw, batch_size, max_samples, use_cache, tick) for name, raw, _ in plan
+        score_video(scorer, originals.path(name), raw, batch_size, max_samples, use_cache, tick)
+        for name, raw, _ in plan
     ]
     return _finish(scores, plan, archive, originals, scorer, out, max_samples, start)
 
@@ -217,7 +259,9 @@ def _finish(
     r = rate(archive_bytes, original_bytes)
     per_sample = out / "per_sample.csv"
     rows = ["video,sample,pose,seg"] + [
-        f"{s.name},{i},{p:.9g},{g:.9g}" for s in scores for i, (p, g) in enumerate(zip(s.pose.tolist(), s.seg.tolist(), strict=True))
+        f"{s.name},{i},{p:.9g},{g:.9g}"
+        for s in scores
+        for i, (p, g) in enumerate(zip(s.pose.tolist(), s.seg.tolist(), strict=True))
     ]
     atomic.write_text(per_sample, "\n".join(rows) + "\n")
     result = EvalResult(
@@ -255,8 +299,12 @@ def format_report(result: EvalResult, originals: Originals, scorer: Scorer) -> s
         f"  archive sha256: {result.archive_sha256}",
     ]
     if result.estimate:
-        header.append(f"  ESTIMATE: scored {result.n_samples} of {result.n_samples_total} samples; not an official score")
-    block = format_results_block(result.n_samples, result.pose, result.seg, result.archive_bytes, result.original_bytes)
+        header.append(
+            f"  ESTIMATE: scored {result.n_samples} of {result.n_samples_total} samples; not an official score"
+        )
+    block = format_results_block(
+        result.n_samples, result.pose, result.seg, result.archive_bytes, result.original_bytes
+    )
     return "\n".join(header) + "\n" + block + "\n"
 
 

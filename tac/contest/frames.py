@@ -78,7 +78,9 @@ def _yuv6(rgb: torch.Tensor, clamp) -> torch.Tensor:
     v = clamp((r - y) / C.V_DIVISOR + 128.0)
 
     def pool(p: torch.Tensor) -> torch.Tensor:
-        return (p[..., 0::2, 0::2] + p[..., 1::2, 0::2] + p[..., 0::2, 1::2] + p[..., 1::2, 1::2]) * 0.25
+        return (
+            p[..., 0::2, 0::2] + p[..., 1::2, 0::2] + p[..., 0::2, 1::2] + p[..., 1::2, 1::2]
+        ) * 0.25
 
     phases = [y[..., 0::2, 0::2], y[..., 1::2, 0::2], y[..., 0::2, 1::2], y[..., 1::2, 1::2]]
     return torch.stack([*phases, pool(u), pool(v)], dim=-3)
@@ -98,5 +100,8 @@ def rgb_to_yuv6_diff(rgb_chw: torch.Tensor) -> torch.Tensor:
 def resize_for_scorers(frames_chw: torch.Tensor) -> torch.Tensor:
     """Float (N, 3, H, W) → (N, 3, 384, 512): the bilinear resize both scorers start with."""
     return F.interpolate(
-        frames_chw, size=(C.MODEL_INPUT_HEIGHT, C.MODEL_INPUT_WIDTH), mode="bilinear", align_corners=False
+        frames_chw,
+        size=(C.MODEL_INPUT_HEIGHT, C.MODEL_INPUT_WIDTH),
+        mode="bilinear",
+        align_corners=False,
     )

@@ -41,7 +41,12 @@ class ResBlock(nn.Module):
             nn.Linear(feats, wide), AllNorm(wide), nn.ReLU(), nn.Linear(wide, feats), AllNorm(feats)
         )
         self.block_b = nn.Sequential(
-            nn.ReLU(), nn.Linear(feats, wide), AllNorm(wide), nn.ReLU(), nn.Linear(wide, feats), AllNorm(feats)
+            nn.ReLU(),
+            nn.Linear(feats, wide),
+            AllNorm(wide),
+            nn.ReLU(),
+            nn.Linear(wide, feats),
+            AllNorm(feats),
         )
         self.final_relu = nn.ReLU()
 
@@ -61,9 +66,14 @@ class Hydra(nn.Module):
         heads = heads or {"pose": (POSE_HEAD_HIDDEN, C.POSE_OUTPUTS)}
         self.resblock = ResBlock(num_features)
         self.relu = nn.ReLU()
-        self.in_layer = nn.ModuleDict({k: nn.Linear(num_features, h) for k, (h, _) in heads.items()})
+        self.in_layer = nn.ModuleDict(
+            {k: nn.Linear(num_features, h) for k, (h, _) in heads.items()}
+        )
         self.res_layer = nn.ModuleDict(
-            {k: nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h)) for k, (h, _) in heads.items()}
+            {
+                k: nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
+                for k, (h, _) in heads.items()
+            }
         )
         self.final_layer = nn.ModuleDict({k: nn.Linear(h, o) for k, (h, o) in heads.items()})
 
@@ -107,4 +117,6 @@ def SegNet() -> nn.Module:
     """smp Unet on an EfficientNet-B2 (timm) encoder, 5 classes, raw logits; input (B, 3, 384, 512)."""
     import segmentation_models_pytorch as smp  # heavy import, only where SegNet is built
 
-    return smp.Unet("tu-efficientnet_b2", classes=C.SEG_CLASSES, activation=None, encoder_weights=None)
+    return smp.Unet(
+        "tu-efficientnet_b2", classes=C.SEG_CLASSES, activation=None, encoder_weights=None
+    )

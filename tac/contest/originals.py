@@ -73,7 +73,9 @@ def resolve_originals(
     if names_file is None:
         names = tuple(sorted(p.name for p in directory.iterdir() if p.suffix in VIDEO_SUFFIXES))
         if not names:
-            raise TacError(f"{directory}: no videos in it ({', '.join(VIDEO_SUFFIXES)}) and no --video-names file")
+            raise TacError(
+                f"{directory}: no videos in it ({', '.join(VIDEO_SUFFIXES)}) and no --video-names file"
+            )
         key = hashlib.sha256(f"{directory.resolve()}|{names}".encode()).hexdigest()[:16]
         names_file = cache_dir("names") / f"{key}.txt"
         atomic.write_text(names_file, "\n".join(names) + "\n")

@@ -38,7 +38,9 @@ def reference_key(video: Path, scorer: Scorer, batch_size: int) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def original_batches(video: Path, batch_size: int, max_samples: int | None = None) -> Iterator[torch.Tensor]:
+def original_batches(
+    video: Path, batch_size: int, max_samples: int | None = None
+) -> Iterator[torch.Tensor]:
     """Decoded pairs of the original, batched, decoding one batch ahead in a thread."""
     max_frames = None if max_samples is None else max_samples * C.SEQ_LEN
     return prefetch(iter_pair_batches(iter_frames(video, max_frames), batch_size), depth=2)
@@ -53,7 +55,11 @@ def reference_outputs(
     progress: Progress | None = None,
 ) -> ScorerOutputs:
     """Scorer outputs for every sample of the original (or the first `max_samples`)."""
-    path = cache_dir("reference") / f"{reference_key(video, scorer, batch_size)}.safetensors" if use_cache else None
+    path = (
+        cache_dir("reference") / f"{reference_key(video, scorer, batch_size)}.safetensors"
+        if use_cache
+        else None
+    )
     if path is not None and path.is_file():
         try:
             cached = load_file(str(path))

@@ -1,6 +1,6 @@
 """The contest score, its report, and what moves it at a given point.
 
-    score = 100·seg + √(10·pose) + 25·rate,   rate = archive bytes / original bytes
+score = 100·seg + √(10·pose) + 25·rate,   rate = archive bytes / original bytes
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ class Sensitivity:
         return dict(self.__dict__)
 
 
-def sensitivity(pose: float, archive_bytes: int, original_bytes: int, n_samples: int) -> Sensitivity:
+def sensitivity(
+    pose: float, archive_bytes: int, original_bytes: int, n_samples: int
+) -> Sensitivity:
     """∂score/∂x at the point (seg does not enter: its term is linear)."""
     per_byte = C.RATE_WEIGHT / original_bytes
     per_seg = C.SEG_WEIGHT

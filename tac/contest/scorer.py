@@ -46,18 +46,39 @@ class Scorer:
     def __init__(self, weights: ScorerWeights, device: str | torch.device = "cpu"):
         self.weights = weights
         self.device = torch.device(device)
-        self.posenet, self.segnet = build_scorers(weights, self.device)
+        self._nets: tuple[torch.nn.Module, torch.nn.Module] | None = None
+
+    def _networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        # Built on first use: a submission that fails its checks never pays for loading weights.
+        if self._nets is None:
+            self._nets = build_scorers(self.weights, self.device)
+        return self._nets
+
+    @property
+    def posenet(self) -> torch.nn.Module:
+        return self._networks()[0]
+
+    @property
+    def segnet(self) -> torch.nn.Module:
+        return self._networks()[1]
 
     @torch.inference_mode()
     def outputs(self, pairs: torch.Tensor | np.ndarray) -> ScorerOutputs:
         pairs = torch.as_tensor(pairs)
-        if pairs.ndim != 5 or tuple(pairs.shape[1:]) != (C.SEQ_LEN, C.CAMERA_HEIGHT, C.CAMERA_WIDTH, 3):
+        if pairs.ndim != 5 or tuple(pairs.shape[1:]) != (
+            C.SEQ_LEN,
+            C.CAMERA_HEIGHT,
+            C.CAMERA_WIDTH,
+            3,
+        ):
             raise ValueError(f"expected uint8 pairs (B, 2, 874, 1164, 3), got {tuple(pairs.shape)}")
         b = pairs.shape[0]
         x = pairs.to(self.device).permute(0, 1, 4, 2, 3).float()  # (B, 2, 3, H, W)
         # One resize serves both networks: SegNet's input is the resized second frame.
         small = resize_for_scorers(x.reshape(b * C.SEQ_LEN, 3, C.CAMERA_HEIGHT, C.CAMERA_WIDTH))
-        yuv = rgb_to_yuv6(small).reshape(b, C.POSE_IN_CHANNELS, C.MODEL_INPUT_HEIGHT // 2, C.MODEL_INPUT_WIDTH // 2)
+        yuv = rgb_to_yuv6(small).reshape(
+            b, C.POSE_IN_CHANNELS, C.MODEL_INPUT_HEIGHT // 2, C.MODEL_INPUT_WIDTH // 2
+        )
         pose = self.posenet(yuv).float()
         seg_in = small.reshape(b, C.SEQ_LEN, 3, C.MODEL_INPUT_HEIGHT, C.MODEL_INPUT_WIDTH)[:, -1]
         seg = self.segnet(seg_in).argmax(dim=1).to(torch.uint8)

@@ -21,7 +21,9 @@ def install_inflate(out_dir: Path) -> None:
         target.chmod(0o755 if name.endswith(".sh") else 0o644)
 
 
-def build_video_submission(videos: dict[str, str | os.PathLike], out_dir: str | os.PathLike) -> Path:
+def build_video_submission(
+    videos: dict[str, str | os.PathLike], out_dir: str | os.PathLike
+) -> Path:
     """A submission whose archive holds one video file per original (`{"0.mkv": path}`).
 
     Its inflate decodes each video with the evaluator's own YUV→RGB conversion and resizes to
@@ -30,7 +32,9 @@ def build_video_submission(videos: dict[str, str | os.PathLike], out_dir: str | 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         if not (out / "archive.zip").exists():
-            raise TacError(f"{out}: exists and is not a submission directory; choose an empty or new --out")
+            raise TacError(
+                f"{out}: exists and is not a submission directory; choose an empty or new --out"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     members: dict[str, Path | bytes] = {}

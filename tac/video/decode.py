@@ -24,7 +24,9 @@ def _open(path: str | os.PathLike):
     try:
         return av.open(str(path), format="hevc" if path.suffix == ".hevc" else None)
     except av.error.FFmpegError as exc:
-        raise TacError(f"{path}: cannot open as a video ({exc}); is it a valid video file?") from None
+        raise TacError(
+            f"{path}: cannot open as a video ({exc}); is it a valid video file?"
+        ) from None
 
 
 def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Iterator[torch.Tensor]:
@@ -40,7 +42,9 @@ def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Itera
                 frame = frame.reformat(format="yuv420p")
             yield av_frame_to_rgb(frame)
     except av.error.FFmpegError as exc:
-        raise TacError(f"{path}: decoding failed ({exc}); the video is corrupt or truncated") from None
+        raise TacError(
+            f"{path}: decoding failed ({exc}); the video is corrupt or truncated"
+        ) from None
     finally:
         container.close()
 
@@ -73,13 +77,18 @@ def iter_pair_batches(
     pending: list[torch.Tensor] = []
     per_batch = batch_size * C.SEQ_LEN
     for frame in frames:
-        pending.append(torch.as_tensor(frame))
+        # copy: frames may be read-only views (a memmapped .raw), and the batch is a copy anyway
+        pending.append(
+            frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.array(frame))
+        )
         if len(pending) == per_batch:
             yield torch.stack(pending).reshape(batch_size, C.SEQ_LEN, *pending[0].shape)
             pending = []
     usable = len(pending) - len(pending) % C.SEQ_LEN
     if usable:
-        yield torch.stack(pending[:usable]).reshape(usable // C.SEQ_LEN, C.SEQ_LEN, *pending[0].shape)
+        yield torch.stack(pending[:usable]).reshape(
+            usable // C.SEQ_LEN, C.SEQ_LEN, *pending[0].shape
+        )
 
 
 _DONE = object()

@@ -1,4 +1,9 @@
-"""PyAV encoding of RGB frames into a video file, in process (no ffmpeg binary)."""
+"""PyAV encoding of RGB frames into a video file, in process (no ffmpeg binary).
+
+Output is byte-reproducible for the same frames, settings and PyAV build: the muxer's bitexact
+flag drops Matroska's random segment UID and version strings, and encoder parameters pin
+threading and drop x265's settings SEI (it names the host CPU).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ import numpy as np
 from tac import atomic
 from tac.contest import constants as C
 
-# Encoder-specific switches that keep a run quiet and its output reproducible.
-QUIET_OPTIONS = {
-    "libx265": {"x265-params": "log-level=error"},
+# Per encoder: quiet logs, deterministic threading, no host-specific metadata in the stream.
+ENCODER_OPTIONS = {
+    "libx265": {"x265-params": "log-level=error:frame-threads=1:info=0"},
     "libsvtav1": {"svtav1-params": "lp=1"},
-    "libx264": {},
+    "libx264": {"threads": "1"},
 }
 
 
@@ -31,23 +36,26 @@ def encode_frames(
     pix_fmt: str = "yuv420p",
     options: dict[str, str] | None = None,
 ) -> Path:
-    """Encode uint8 (H, W, 3) RGB frames into a Matroska file, atomically."""
+    """Encode uint8 (H, W, 3) RGB frames into a Matroska file, atomically and reproducibly."""
     path = Path(path)
-    opts = {"crf": str(crf), "preset": preset, **QUIET_OPTIONS.get(codec, {}), **(options or {})}
+    opts = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(codec, {}), **(options or {})}
     with atomic.atomic_writer(path, "wb") as f:
-        with av.open(f, mode="w", format="matroska") as container:
+        with av.open(f, mode="w", format="matroska", options={"fflags": "+bitexact"}) as container:
             stream = None
-            for frame in frames:
+            for t, frame in enumerate(frames):
                 frame = np.ascontiguousarray(frame)
                 if stream is None:
                     stream = container.add_stream(codec, rate=Fraction(fps, 1))
                     stream.height, stream.width = frame.shape[:2]
                     stream.pix_fmt = pix_fmt
                     stream.options = opts
-                vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                    stream.codec_context.flags |= av.codec.context.Flags.bitexact
+                vf = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format=pix_fmt)
+                vf.pts = t
                 for packet in stream.encode(vf):
                     container.mux(packet)
-            if stream is not None:
-                for packet in stream.encode():
-                    container.mux(packet)
+            if stream is None:
+                raise ValueError(f"{path}: no frames to encode")
+            for packet in stream.encode():
+                container.mux(packet)
     return path

@@ -13,7 +13,9 @@ from tac.contest import constants as C
 from tac.errors import TacError
 
 
-def raw_frame_count(path: str | os.PathLike, width: int = C.CAMERA_WIDTH, height: int = C.CAMERA_HEIGHT) -> int:
+def raw_frame_count(
+    path: str | os.PathLike, width: int = C.CAMERA_WIDTH, height: int = C.CAMERA_HEIGHT
+) -> int:
     """Frames in a .raw file; a size that is not a whole number of frames is an error."""
     path = Path(path)
     if not path.is_file():
@@ -28,7 +30,9 @@ def raw_frame_count(path: str | os.PathLike, width: int = C.CAMERA_WIDTH, height
     return size // frame_bytes
 
 
-def read_raw(path: str | os.PathLike, width: int = C.CAMERA_WIDTH, height: int = C.CAMERA_HEIGHT) -> np.ndarray:
+def read_raw(
+    path: str | os.PathLike, width: int = C.CAMERA_WIDTH, height: int = C.CAMERA_HEIGHT
+) -> np.ndarray:
     """Memory-map a .raw file as read-only uint8 (N, H, W, 3); nothing is read until used."""
     n = raw_frame_count(path, width, height)
     if n == 0:

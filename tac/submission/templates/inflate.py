@@ -22,9 +22,15 @@ def yuv420_to_rgb(frame):
     planes = []
     for i, (rows, cols) in enumerate(((h, w), (h // 2, w // 2), (h // 2, w // 2))):
         p = frame.planes[i]
-        planes.append(torch.from_numpy(np.frombuffer(p, np.uint8).reshape(rows, p.line_size)[:, :cols].copy()).float())
+        planes.append(
+            torch.from_numpy(
+                np.frombuffer(p, np.uint8).reshape(rows, p.line_size)[:, :cols].copy()
+            ).float()
+        )
     y, u, v = planes
-    uv = F.interpolate(torch.stack([u, v])[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+    uv = F.interpolate(
+        torch.stack([u, v])[None], size=(h, w), mode="bilinear", align_corners=False
+    )[0]
     yf = (y - 16.0) * (255.0 / 219.0)
     uf = (uv[0] - 128.0) * (255.0 / 224.0)
     vf = (uv[1] - 128.0) * (255.0 / 224.0)

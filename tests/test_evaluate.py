@@ -1,0 +1,186 @@
+"""The evaluator end to end on the demo clip, and every bad submission as one clear line."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tac.contest import constants as C
+from tac.contest.evaluate import evaluate_submission, score_raw
+from tac.hashing import sha256_file
+from tac.records import EvalResult, load_record
+from tac.submission.build import build_video_submission
+from tac.video.raw import write_raw
+from tests.conftest import run_tac
+
+
+@pytest.fixture(scope="module")
+def identity(demo, tmp_path_factory):
+    return build_video_submission(
+        {"0.mkv": demo.path("0.mkv")}, tmp_path_factory.mktemp("sub") / "identity"
+    )
+
+
+def test_identity_submission_scores_zero_distortion_exactly(identity, demo, scorer):
+    result = evaluate_submission(identity, demo, scorer)
+    assert result.pose == 0.0 and result.seg == 0.0
+    archive_bytes = (identity / "archive.zip").stat().st_size
+    assert result.archive_bytes == archive_bytes
+    assert result.original_bytes == demo.path("0.mkv").stat().st_size
+    assert result.rate == archive_bytes / result.original_bytes
+    assert result.score == pytest.approx(25 * result.rate)
+    assert result.n_samples == result.n_samples_total == 20 and result.authoritative
+    assert result.weights.startswith("stand-in:0:") and result.runner_axis == "cpu"
+    assert result.archive_sha256 == sha256_file(identity / "archive.zip")
+    assert load_record(EvalResult, identity / "result.json") == result
+    report = (identity / "report.txt").read_text()
+    assert "=== Evaluation results over 20 samples ===" in report
+    assert "Average SegNet Distortion: 0.00000000" in report and "STAND-IN" in report
+    rows = (identity / "per_sample.csv").read_text().splitlines()
+    assert rows[0] == "video,sample,pose,seg" and len(rows) == 21
+
+
+def test_identity_archive_is_reproducible(demo, tmp_path):
+    a = build_video_submission({"0.mkv": demo.path("0.mkv")}, tmp_path / "a")
+    b = build_video_submission({"0.mkv": demo.path("0.mkv")}, tmp_path / "b")
+    assert sha256_file(a / "archive.zip") == sha256_file(b / "archive.zip")
+
+
+def degrade(frames: np.ndarray, scale: float) -> np.ndarray:
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    h, w = int(C.CAMERA_HEIGHT * scale), int(C.CAMERA_WIDTH * scale)
+    small = F.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    back = F.interpolate(
+        small, size=(C.CAMERA_HEIGHT, C.CAMERA_WIDTH), mode="bilinear", align_corners=False
+    )
+    return back.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def test_standin_scorers_respond_to_damage(demo, demo_frames, scorer, tmp_path):
+    """More damage, more distortion: the stand-ins must behave like scorers, not constants."""
+    pose, seg = [], []
+    for scale in (0.75, 0.5, 0.25):
+        raw = tmp_path / f"{scale}.raw"
+        write_raw(raw, degrade(demo_frames, scale))
+        p, s, n, total = score_raw(scorer, demo.path("0.mkv"), raw)
+        assert n == total == 20
+        pose.append(p)
+        seg.append(s)
+    assert 0 < pose[0] < pose[1] < pose[2], pose
+    assert 0 < seg[0] < seg[1] < seg[2], seg
+
+
+def test_subset_is_marked_as_estimate(identity, demo, scorer, tmp_path):
+    result = evaluate_submission(identity, demo, scorer, out_dir=tmp_path, max_samples=3)
+    assert result.estimate and not result.authoritative and result.n_samples == 3
+    assert "ESTIMATE" in (tmp_path / "report.txt").read_text()
+
+
+# --- bad submissions: one line, non-zero exit, no traceback --------------------------------
+
+
+def submission(
+    root: Path,
+    inflate: str | None = "#!/bin/bash\nexit 0\n",
+    members=None,
+    archive: bytes | None = None,
+):
+    root.mkdir(parents=True, exist_ok=True)
+    if inflate is not None:
+        (root / "inflate.sh").write_text(inflate)
+    if archive is None and members is not None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        archive = buf.getvalue()
+    if archive is not None:
+        (root / "archive.zip").write_bytes(archive)
+    return root
+
+
+def assert_clean_failure(proc, *needles):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.usefixtures("scorer", "demo")
+class TestBadSubmissions:
+    def test_missing_archive(self, tmp_path):
+        sub = submission(tmp_path / "s")
+        assert_clean_failure(run_tac("eval", str(sub)), "archive.zip not found")
+
+    def test_missing_inflate(self, tmp_path):
+        sub = submission(tmp_path / "s", inflate=None, members={"a.bin": b"x"})
+        assert_clean_failure(run_tac("eval", str(sub)), "inflate.sh not found")
+
+    def test_failing_inflate(self, tmp_path):
+        sub = submission(
+            tmp_path / "s", inflate="echo 'decoder exploded' >&2\nexit 3\n", members={"a.bin": b"x"}
+        )
+        assert_clean_failure(run_tac("eval", str(sub)), "exit code 3", "decoder exploded")
+
+    def test_inflate_writes_nothing(self, tmp_path):
+        sub = submission(tmp_path / "s", members={"a.bin": b"x"})
+        assert_clean_failure(run_tac("eval", str(sub)), "0.raw", "did not write")
+
+    def test_raw_of_the_wrong_size(self, tmp_path):
+        # one frame short of the 40 the demo clip has
+        script = f"python3 -c \"open('$2/0.raw','wb').write(bytes({C.FRAME_BYTES * 39}))\"\n"
+        sub = submission(tmp_path / "s", inflate=script, members={"a.bin": b"x"})
+        assert_clean_failure(run_tac("eval", str(sub)), "39 frames", "40")
+
+    def test_corrupt_zip(self, tmp_path):
+        sub = submission(tmp_path / "s", archive=b"PK\x03\x04 this is not really a zip")
+        assert_clean_failure(run_tac("eval", str(sub)), "not a valid zip")
+
+    def test_crc_damaged_zip(self, tmp_path):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr("payload.bin", b"A" * 1000)
+        data = bytearray(buf.getvalue())
+        data[100] ^= 0xFF  # inside the stored payload
+        sub = submission(tmp_path / "s", archive=bytes(data))
+        assert_clean_failure(run_tac("eval", str(sub)), "CRC")
+
+    @pytest.mark.parametrize("name", ["../escape.txt", "/abs/escape.txt", "ok/../../escape.txt"])
+    def test_unsafe_member_refused_before_extraction(self, tmp_path, name):
+        sub = submission(tmp_path / "s", members={"fine.txt": b"ok", name: b"evil"})
+        proc = run_tac("eval", str(sub))
+        assert_clean_failure(proc, "refusing to unzip")
+        assert not (sub / "archive").exists()  # nothing was extracted, not even fine.txt
+        assert not (tmp_path / "escape.txt").exists()
+
+    def test_missing_submission_dir(self, tmp_path):
+        assert_clean_failure(run_tac("eval", str(tmp_path / "nope")), "not found")
+
+    def test_lfs_pointer_weights(self, tmp_path):
+        (tmp_path / "models").mkdir()
+        for name in ("posenet", "segnet"):
+            (tmp_path / "models" / f"{name}.safetensors").write_text(
+                "version https://git-lfs.github.com/spec/v1\n"
+            )
+        (tmp_path / "videos").mkdir()
+        (tmp_path / "videos" / "0.mkv").write_bytes(b"x")
+        (tmp_path / "public_test_video_names.txt").write_text("0.mkv\n")
+        sub = submission(tmp_path / "s", members={"a.bin": b"x"})
+        assert_clean_failure(
+            run_tac("eval", str(sub), "--challenge-dir", str(tmp_path)), "git-lfs pointer"
+        )
+
+
+def test_cli_eval_json_on_identity(identity, tmp_path):
+    proc = run_tac("eval", str(identity), "--out", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["seg"] == 0 and data["pose"] == 0 and data["weights"].startswith("stand-in")
+    assert (tmp_path / "report.txt").is_file()
