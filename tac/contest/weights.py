@@ -187,9 +187,11 @@ def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
     gen = torch.Generator().manual_seed(seed)
     scene = CALIBRATION_SCENE_OFFSET + seed
     times = range(0, 48, 6)  # 8 pairs spread over the drive
-    frames = torch.stack(
-        [torch.from_numpy(render_frame(t + dt, scene)) for t in times for dt in (0, 1)]
-    ).permute(0, 3, 1, 2).float()
+    frames = (
+        torch.stack([torch.from_numpy(render_frame(t + dt, scene)) for t in times for dt in (0, 1)])
+        .permute(0, 3, 1, 2)
+        .float()
+    )
     frames = (frames + torch.randn(frames.shape, generator=gen) * CALIBRATION_NOISE).clamp(0, 255)
     small = resize_for_scorers(frames)  # (16, 3, 384, 512): pairs (0,1), (2,3), ...
     pairs = rgb_to_yuv6(small).reshape(len(times), 12, 192, 256)

@@ -1,0 +1,89 @@
+"""A deterministic synthetic dashcam drive, drawn procedurally with numpy.
+
+Why: the contest footage cannot ship with the package, yet demos and tests need video that a
+segmentation net and a pose net can actually "see": a road in perspective with real edges and
+texture, and ego-motion between consecutive frames. Every pixel depends only on (t, seed), so a
+clip is reproducible anywhere without downloading anything.
+
+``world`` holds the geometry, seeded layout and camera motion, ``draw`` the anti-aliased
+primitives and ``layers`` the scene layers painted with them; this module is the public API.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tac.video.demo.draw import blend
+from tac.video.demo.layers import (
+    draw_ground,
+    draw_objects,
+    draw_sky,
+    draw_skyline,
+    hood_and_vignette,
+)
+from tac.video.demo.world import (
+    DEMO_FPS,
+    DEMO_HEIGHT,
+    DEMO_WIDTH,
+    GROUND_END,
+    build_scene,
+    camera_pose,
+)
+from tac.video.encode import encode_frames
+
+__all__ = [
+    "DEMO_FPS",
+    "DEMO_FRAMES",
+    "DEMO_HEIGHT",
+    "DEMO_WIDTH",
+    "render_frame",
+    "render_frames",
+    "write_demo_clip",
+]
+
+DEMO_FRAMES = 40  # 2 s of video
+
+
+def render_frame(t: int, seed: int = 0) -> np.ndarray:
+    """Frame t of the synthetic drive as uint8 (874, 1164, 3) RGB; depends only on (t, seed)."""
+    scene = build_scene(int(seed))
+    pose = camera_pose(scene, int(t))
+    img = np.empty((DEMO_HEIGHT, DEMO_WIDTH, 3), np.float32)
+    draw_sky(img, scene, pose)
+    draw_ground(img, scene, pose)
+    draw_skyline(img, scene, pose)
+    draw_objects(img, scene, pose, int(t))
+    img[GROUND_END:] = 0.0  # fully under the hood; must not stay uninitialised
+    r0, hood, hood_alpha, vignette = hood_and_vignette()
+    blend(img[r0:], hood, hood_alpha)
+    img *= vignette
+    np.clip(img + 0.5, 0.0, 255.0, out=img)
+    return img.astype(np.uint8)
+
+
+def render_frames(n: int = DEMO_FRAMES, seed: int = 0) -> np.ndarray:
+    """Frames 0..n-1 as uint8 (n, 874, 1164, 3); for short clips (each frame is 3 MB)."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    out = np.empty((n, DEMO_HEIGHT, DEMO_WIDTH, 3), np.uint8)
+    for t in range(n):
+        out[t] = render_frame(t, seed)
+    return out
+
+
+def write_demo_clip(
+    path: str | os.PathLike, n: int = DEMO_FRAMES, seed: int = 0, crf: int = 12
+) -> Path:
+    """Encode the drive as high-quality HEVC in Matroska, atomically and byte-reproducibly.
+
+    The muxer's bitexact flag drops the random segment UID and version strings, and the x265
+    parameters pin threading and drop the settings SEI (it names the CPU), so the same
+    (n, seed, crf) gives the same bytes with the same PyAV/x265 build.
+    """
+    if n < 1:
+        raise ValueError(f"a clip needs at least one frame, got n={n}")
+    frames = (render_frame(t, seed) for t in range(n))
+    return encode_frames(frames, path, codec="libx265", crf=crf, preset="medium", fps=DEMO_FPS)
