@@ -6,8 +6,10 @@ score against the originals ; write report.txt, result.json and per_sample.csv.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -102,11 +104,19 @@ def run_inflate(
         str(output_dir.resolve()),
         str(names_file.resolve()),
     ]
+    # inflate.sh calls `python3`: make that the interpreter tac runs in (its venv has torch, av,
+    # numpy), as the official machine's python3 is the one its evaluator runs in.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     start = time.perf_counter()
     with open(log, "wb") as out:
         try:
             proc = subprocess.run(
-                argv, cwd=submission_dir, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s
+                argv,
+                cwd=submission_dir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                env={**os.environ, "PATH": path},
             )
         except subprocess.TimeoutExpired:
             raise TacError(

@@ -76,5 +76,4 @@ def main(archive_dir: str, output_dir: str, names_file: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         sys.exit("usage: inflate.py ARCHIVE_DIR OUTPUT_DIR VIDEO_NAMES_FILE")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     main(*sys.argv[1:])
