@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tac.errors import TacError
+from tac.submission.cli import app as submission_app
 
 app = typer.Typer(
     name="tac",
@@ -27,6 +28,7 @@ demo_app = typer.Typer(
     help="The synthetic demo clip and the end-to-end demo.", no_args_is_help=True
 )
 app.add_typer(demo_app, name="demo")
+app.add_typer(submission_app, name="submission")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -231,10 +233,11 @@ def weights_cmd(
     posenet: PoseNetPath = None,
     segnet: SegNetPath = None,
 ) -> None:
-    """Show which scorer weights tac would use, and their sha256."""
-    from tac.contest.weights import resolve_weights
+    """Show which scorer weights tac would use, their sha256, and that they load strictly."""
+    from tac.contest.weights import build_scorers, resolve_weights
 
     w = resolve_weights(posenet, segnet, challenge_dir)
+    build_scorers(w)  # strict load: wrong files fail here, not an hour into a run
     console.print(
         f"{w.describe()}\n  id: {w.weights_id}\n  posenet: {w.posenet_path} sha256 {w.posenet_sha256}\n"
         f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}",

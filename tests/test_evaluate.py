@@ -184,3 +184,30 @@ def test_cli_eval_json_on_identity(identity, tmp_path):
     data = json.loads(proc.stdout)
     assert data["seg"] == 0 and data["pose"] == 0 and data["weights"].startswith("stand-in")
     assert (tmp_path / "report.txt").is_file()
+
+
+def test_downscaled_submission_end_to_end(identity, demo, scorer, tmp_path):
+    from tac.demo import downscaled_frames
+    from tac.video.encode import encode_frames
+
+    video = encode_frames(downscaled_frames(demo.path("0.mkv"), 0.5), tmp_path / "half.mkv", crf=24)
+    sub = build_video_submission({"0.mkv": video}, tmp_path / "half")
+    result = evaluate_submission(sub, demo, scorer)
+    identity_result = load_record(EvalResult, identity / "result.json")
+    assert result.pose > 0 and result.seg > 0
+    assert result.archive_bytes < identity_result.archive_bytes / 4
+    assert result.rate == result.archive_bytes / result.original_bytes
+    assert result.score == pytest.approx(
+        100 * result.seg + (10 * result.pose) ** 0.5 + 25 * result.rate
+    )
+
+
+@pytest.mark.usefixtures("scorer")
+def test_swapped_weight_files_are_one_clear_line(tmp_path):
+    from tac.contest.weights import standin_weights
+
+    w = standin_weights(0)
+    proc = run_tac("weights", "--posenet", str(w.segnet_path), "--segnet", str(w.posenet_path))
+    assert_clean_failure(proc, "not PoseNet weights")
+    ok = run_tac("weights", "--posenet", str(w.posenet_path), "--segnet", str(w.segnet_path))
+    assert ok.returncode == 0 and "custom:" in ok.stdout

@@ -1,35 +1,33 @@
-"""Build a contest submission directory: archive.zip + inflate.sh + the inflate code it runs."""
+"""Build a contest submission directory: archive.zip + inflate.sh + the inflate code it runs.
+
+The archive is byte-for-byte deterministic; the inflate code is self-contained (it runs where
+tac is not installed); its settings live in inflate_config.json beside it, outside the archive,
+where they cost no bytes.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from tac.contest.originals import Originals
 from tac.errors import TacError
 from tac.submission.archive import write_deterministic_zip
+from tac.video.decode import iter_frames
 
 TEMPLATES = resources.files("tac.submission") / "templates"
+INFLATE_FILES = ("inflate.sh", "inflate.py")
 
 
-def install_inflate(out_dir: Path) -> None:
-    """Copy the self-contained inflate entry point into a submission directory."""
-    for name in ("inflate.sh", "inflate.py"):
-        target = out_dir / name
-        target.write_bytes((TEMPLATES / name).read_bytes())
-        target.chmod(0o755 if name.endswith(".sh") else 0o644)
-
-
-def build_video_submission(
-    videos: dict[str, str | os.PathLike], out_dir: str | os.PathLike
-) -> Path:
-    """A submission whose archive holds one video file per original (`{"0.mkv": path}`).
-
-    Its inflate decodes each video with the evaluator's own YUV→RGB conversion and resizes to
-    1164x874, so an archive holding the original itself scores exactly zero distortion.
-    """
-    out = Path(out_dir)
+def _fresh_dir(out: Path) -> Path:
+    """Empty `out` if it is a previous submission; refuse anything else that is not empty."""
     if out.exists() and any(out.iterdir()):
         if not (out / "archive.zip").exists():
             raise TacError(
@@ -37,10 +35,65 @@ def build_video_submission(
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def install_inflate(out_dir: Path, config: dict | None = None) -> None:
+    """Copy the self-contained inflate entry point (and its settings) into a submission."""
+    for name in INFLATE_FILES:
+        target = out_dir / name
+        target.write_bytes((TEMPLATES / name).read_bytes())
+        target.chmod(0o755 if name.endswith(".sh") else 0o644)
+    if config:
+        (out_dir / "inflate_config.json").write_text(
+            json.dumps(config, indent=2, sort_keys=True) + "\n"
+        )
+
+
+def build_video_submission(
+    videos: dict[str, str | os.PathLike], out_dir: str | os.PathLike
+) -> Path:
+    """A submission whose archive holds one ready-made video per original (`{"0.mkv": path}`).
+
+    Its inflate decodes each video with the evaluator's own YUV→RGB conversion (resizing to
+    1164x874 if needed), so an archive holding the original itself scores zero distortion.
+    """
+    out = _fresh_dir(Path(out_dir))
     members: dict[str, Path | bytes] = {}
     for original_name, path in videos.items():
         path = Path(path)
         members[Path(original_name).stem + path.suffix] = path
     write_deterministic_zip(members, out / "archive.zip")
     install_inflate(out)
+    return out
+
+
+def build_submission(
+    lane_name: str,
+    params: BaseModel,
+    originals: Originals,
+    out_dir: str | os.PathLike,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Compress every original through a lane and package the result as a submission."""
+    from tac.lanes import get_lane
+
+    lane = get_lane(lane_name)
+    out = _fresh_dir(Path(out_dir))
+    members: dict[str, Path | bytes] = {}
+    with tempfile.TemporaryDirectory(dir=out, prefix=".payload-") as tmp:
+        for name in originals.video_names:
+            stem = Path(name).stem
+            if log:
+                log(f"compressing {name} with {lane.name} lane")
+            for path in lane.compress(iter_frames(originals.path(name)), params, Path(tmp) / stem):
+                members[path.name] = path.read_bytes()
+        write_deterministic_zip(members, out / "archive.zip")
+    install_inflate(out, lane.inflate_config(params))
+    manifest = {
+        "lane": lane_name,
+        "params": params.model_dump(),
+        "videos": list(originals.video_names),
+    }
+    (out / "tac_submission.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return out

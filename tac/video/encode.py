@@ -38,6 +38,7 @@ def encode_frames(
 ) -> Path:
     """Encode uint8 (H, W, 3) RGB frames into a Matroska file, atomically and reproducibly."""
     path = Path(path)
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner to stderr unless told not to
     opts = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(codec, {}), **(options or {})}
     with atomic.atomic_writer(path, "wb") as f:
         with av.open(f, mode="w", format="matroska", options={"fflags": "+bitexact"}) as container:

@@ -1,11 +1,13 @@
-"""Inflate a video-in-archive submission: for each listed NAME.ext, decode ARCHIVE_DIR/NAME.*,
-convert to RGB exactly as the evaluator converts the original, resize to 1164x874 if needed, and
-write OUTPUT_DIR/NAME.raw (uint8, N x 874 x 1164 x 3).
+"""Inflate a codec-lane submission: for each listed NAME.ext, decode ARCHIVE_DIR/NAME.<video>,
+convert to RGB exactly as the evaluator converts the original, resize to 1164x874 with the
+filter named in inflate_config.json (beside this file), and write OUTPUT_DIR/NAME.raw
+(uint8, N x 874 x 1164 x 3).
 
-This file is copied into submissions and runs where tac is not installed: it must import nothing
-beyond torch, numpy and av. tac's tests check that its conversion equals tac.contest.frames.
+Copied into submissions: it runs where tac is not installed and imports nothing beyond the
+standard library, torch, numpy and av. tac imports it too (tac.submission.templates.inflate).
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -15,61 +17,81 @@ import torch
 import torch.nn.functional as F
 
 WIDTH, HEIGHT = 1164, 874
+VIDEO_SUFFIXES = (".mkv", ".mp4", ".hevc", ".ivf", ".webm")
+DEFAULT_CONFIG = {"upscale_filter": "bicubic"}
 
 
 def yuv420_to_rgb(frame):
+    """A yuv420p av.VideoFrame → uint8 (H, W, 3), the evaluator's own conversion."""
     h, w = frame.height, frame.width
     planes = []
     for i, (rows, cols) in enumerate(((h, w), (h // 2, w // 2), (h // 2, w // 2))):
         p = frame.planes[i]
-        planes.append(
-            torch.from_numpy(
-                np.frombuffer(p, np.uint8).reshape(rows, p.line_size)[:, :cols].copy()
-            ).float()
-        )
+        plane = np.frombuffer(p, np.uint8).reshape(rows, p.line_size)[:, :cols]
+        planes.append(torch.from_numpy(plane.copy()).float())
     y, u, v = planes
-    uv = F.interpolate(
-        torch.stack([u, v])[None], size=(h, w), mode="bilinear", align_corners=False
-    )[0]
+    uv = F.interpolate(torch.stack([u, v])[None], size=(h, w), mode="bilinear", align_corners=False)
     yf = (y - 16.0) * (255.0 / 219.0)
-    uf = (uv[0] - 128.0) * (255.0 / 224.0)
-    vf = (uv[1] - 128.0) * (255.0 / 224.0)
+    uf = (uv[0, 0] - 128.0) * (255.0 / 224.0)
+    vf = (uv[0, 1] - 128.0) * (255.0 / 224.0)
     r = (yf + 1.402 * vf).clamp(0, 255)
     g = (yf - 0.344136 * uf - 0.714136 * vf).clamp(0, 255)
     b = (yf + 1.772 * uf).clamp(0, 255)
     return torch.stack([r, g, b], dim=-1).round().to(torch.uint8)
 
 
-def to_camera_size(rgb):
+def to_camera_size(rgb, upscale_filter="bicubic"):
+    """uint8 (h, w, 3) → uint8 (874, 1164, 3); the identity when already at camera size."""
     if rgb.shape[0] == HEIGHT and rgb.shape[1] == WIDTH:
         return rgb
     x = rgb.permute(2, 0, 1)[None].float()
-    x = F.interpolate(x, size=(HEIGHT, WIDTH), mode="bilinear", align_corners=False)
+    corners = None if upscale_filter == "nearest" else False
+    x = F.interpolate(x, size=(HEIGHT, WIDTH), mode=upscale_filter, align_corners=corners)
     return x[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8)
 
 
-def inflate_video(src: Path, dst: Path) -> int:
-    n = 0
-    tmp = dst.with_name(dst.name + ".tmp")
-    with av.open(str(src)) as container, open(tmp, "wb") as out:
-        for frame in container.decode(container.streams.video[0]):
+def decode_frames(src, upscale_filter="bicubic"):
+    """Yield camera-size uint8 frames of one payload video."""
+    with av.open(str(src)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
             if frame.format.name != "yuv420p":
                 frame = frame.reformat(format="yuv420p")
-            out.write(to_camera_size(yuv420_to_rgb(frame)).numpy().tobytes())
+            yield to_camera_size(yuv420_to_rgb(frame), upscale_filter)
+
+
+def inflate_video(src, dst, upscale_filter="bicubic"):
+    n = 0
+    tmp = Path(dst).with_name(Path(dst).name + ".tmp")
+    with open(tmp, "wb") as out:
+        for frame in decode_frames(src, upscale_filter):
+            out.write(frame.numpy().tobytes())
             n += 1
     tmp.replace(dst)
     return n
 
 
-def main(archive_dir: str, output_dir: str, names_file: str) -> None:
+def load_config():
+    path = Path(__file__).with_name("inflate_config.json")
+    config = dict(DEFAULT_CONFIG)
+    if path.is_file():
+        config.update(json.loads(path.read_text()))
+    return config
+
+
+def main(archive_dir, output_dir, names_file):
     archive, output = Path(archive_dir), Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
+    config = load_config()
     for name in Path(names_file).read_text().split():
         stem = Path(name).stem
-        sources = sorted(p for p in archive.iterdir() if p.stem == stem)
+        sources = sorted(
+            p for p in archive.iterdir() if p.stem == stem and p.suffix in VIDEO_SUFFIXES
+        )
         if not sources:
-            sys.exit(f"inflate: no payload for {name} in {archive}")
-        n = inflate_video(sources[0], output / f"{stem}.raw")
+            sys.exit(f"inflate: no video payload for {name} in {archive}")
+        n = inflate_video(sources[0], output / f"{stem}.raw", config["upscale_filter"])
         print(f"inflate: {name}: {n} frames", flush=True)
 
 

@@ -1,0 +1,131 @@
+"""Codec-lane parameters: what a standard-codec candidate is, validated with clear errors.
+
+One `CodecParams` fully describes how the lane turns frames into a bitstream and back: which
+encoder, its rate control and GOP, the resolution it works at, and the resampling filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tac.contest import constants as C
+
+X26X_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What one encoder accepts, as exposed through PyAV."""
+
+    encoder: str  # the libavcodec encoder name
+    crf_range: tuple[int, int]
+    presets: tuple[str, ...]
+    bframes: bool  # whether b-frames are a knob of this encoder
+    film_grain: bool  # AV1 film-grain synthesis
+    pix_fmts: tuple[str, ...] = ("yuv420p", "yuv420p10le")
+
+
+ENCODERS: dict[str, EncoderSpec] = {
+    "hevc": EncoderSpec("libx265", (0, 51), X26X_PRESETS, bframes=True, film_grain=False),
+    "av1": EncoderSpec("libsvtav1", (1, 63), tuple(str(p) for p in range(0, 14)), False, True),
+    "h264": EncoderSpec("libx264", (0, 51), X26X_PRESETS, bframes=True, film_grain=False),
+}
+
+DownscaleFilter = Literal["area", "bilinear", "bicubic"]
+UpscaleFilter = Literal["bilinear", "bicubic", "nearest"]
+
+
+def even(x: float) -> int:
+    """Nearest even integer ≥ 2: 4:2:0 chroma needs even frame sizes."""
+    return max(2, int(round(x / 2)) * 2)
+
+
+class CodecParams(BaseModel):
+    """A codec-lane setting. `codec` is hevc (libx265), av1 (libsvtav1) or h264 (libx264)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    codec: Literal["hevc", "av1", "h264"] = "hevc"
+    crf: int = 30
+    preset: str = "medium"
+    scale: float = Field(1.0, gt=0.0, le=1.0, description="fraction of 1164x874, kept even")
+    downscale_filter: DownscaleFilter = "area"
+    upscale_filter: UpscaleFilter = "bicubic"
+    keyint: int | None = Field(None, ge=1, description="GOP length; None = encoder default")
+    bframes: int | None = Field(None, ge=0, le=16)
+    film_grain: int = Field(0, ge=0, le=50, description="AV1 film-grain synthesis strength")
+    pix_fmt: Literal["yuv420p", "yuv420p10le"] = "yuv420p"
+
+    @model_validator(mode="after")
+    def _fits_the_encoder(self) -> CodecParams:
+        spec = self.encoder_spec
+        lo, hi = spec.crf_range
+        if not lo <= self.crf <= hi:
+            raise ValueError(f"crf {self.crf} is outside {spec.encoder}'s range {lo}..{hi}")
+        if self.preset not in spec.presets:
+            raise ValueError(
+                f"preset {self.preset!r} does not exist for {spec.encoder}; use one of {', '.join(spec.presets)}"
+            )
+        if self.bframes is not None and not spec.bframes:
+            raise ValueError(f"{spec.encoder} has no b-frames setting; leave bframes unset")
+        if self.film_grain and not spec.film_grain:
+            raise ValueError(f"film grain is an AV1 feature; {spec.encoder} cannot synthesise it")
+        if self.pix_fmt not in spec.pix_fmts:
+            raise ValueError(f"{spec.encoder} cannot encode {self.pix_fmt}")
+        w, h = self.size
+        if w < 16 or h < 16:
+            raise ValueError(f"scale {self.scale} gives {w}x{h}; frames must be at least 16x16")
+        return self
+
+    @property
+    def encoder_spec(self) -> EncoderSpec:
+        return ENCODERS[self.codec]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) the encoder works at: even, at most the camera size."""
+        return even(C.CAMERA_WIDTH * self.scale), even(C.CAMERA_HEIGHT * self.scale)
+
+    def encoder_options(self) -> dict[str, str]:
+        """The PyAV stream options for this setting (deterministic, quiet)."""
+        opts = {"crf": str(self.crf), "preset": self.preset}
+        if self.codec == "hevc":
+            extra = ["log-level=error", "frame-threads=1", "info=0"]
+            if self.keyint:
+                extra.append(f"keyint={self.keyint}")
+            if self.bframes is not None:
+                extra.append(f"bframes={self.bframes}")
+            opts["x265-params"] = ":".join(extra)
+        elif self.codec == "h264":
+            extra = []
+            if self.keyint:
+                extra.append(f"keyint={self.keyint}")
+            if self.bframes is not None:
+                extra.append(f"bframes={self.bframes}")
+            if extra:
+                opts["x264-params"] = ":".join(extra)
+        else:
+            extra = ["lp=1"]  # one thread: the same bytes on every machine
+            if self.keyint:
+                extra.append(f"keyint={self.keyint}")
+            if self.film_grain:
+                extra.append(f"film-grain={self.film_grain}")
+            opts["svtav1-params"] = ":".join(extra)
+        return opts
+
+    def short(self) -> str:
+        """A compact label: hevc crf30 s0.45 medium."""
+        parts = [self.codec, f"crf{self.crf}", f"s{self.scale:g}", self.preset]
+        if self.keyint:
+            parts.append(f"g{self.keyint}")
+        if self.film_grain:
+            parts.append(f"fg{self.film_grain}")
+        if self.pix_fmt != "yuv420p":
+            parts.append("10bit")
+        return " ".join(parts)

@@ -1,0 +1,220 @@
+"""`tac submission check`: the preflight a contestant wants before spending an evaluation.
+
+Each finding is one line with a severity. Errors mean the official evaluation would fail or be
+refused; warnings mean it would probably run but something is off; info is what you should know.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from tac.contest import constants as C
+
+Severity = Literal["error", "warning", "info"]
+
+# What the official evaluation machine has besides the standard library.
+OFFICIAL_PACKAGES = frozenset(
+    {
+        "torch",
+        "numpy",
+        "av",
+        "timm",
+        "segmentation_models_pytorch",
+        "safetensors",
+        "einops",
+        "PIL",
+        "brotli",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.severity:<7} {self.code:<18} {self.message}"
+
+
+def member_findings(archive: Path) -> list[Finding]:
+    """Zip validity and member hygiene, without extracting anything."""
+    if not archive.is_file():
+        return [Finding("error", "archive-missing", f"{archive}: archive.zip not found")]
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            bad_crc = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        return [Finding("error", "archive-corrupt", f"{archive}: not a valid zip ({exc})")]
+    found: list[Finding] = []
+    if bad_crc is not None:
+        found.append(Finding("error", "archive-crc", f"member {bad_crc!r} fails its CRC check"))
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            found.append(
+                Finding("error", "member-absolute", f"member {name!r} has an absolute path")
+            )
+        if ".." in parts:
+            found.append(
+                Finding("error", "member-traversal", f"member {name!r} escapes the archive dir")
+            )
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            found.append(Finding("error", "member-symlink", f"member {name!r} is a symlink"))
+        if name in seen:
+            found.append(Finding("error", "member-duplicate", f"member {name!r} appears twice"))
+        seen.add(name)
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            found.append(
+                Finding("warning", "member-hidden", f"member {name!r} is hidden: bytes for nothing")
+            )
+    if not infos:
+        found.append(Finding("warning", "archive-empty", "archive.zip has no members"))
+    return found
+
+
+def import_findings(submission: Path) -> list[Finding]:
+    """Every .py in the submission may import only what the official machine has."""
+    found: list[Finding] = []
+    local = {p.stem for p in submission.rglob("*.py")} | {
+        p.name for p in submission.iterdir() if p.is_dir()
+    }
+    allowed = OFFICIAL_PACKAGES | set(sys.stdlib_module_names) | local
+    for path in sorted(submission.rglob("*.py")):
+        if "archive" in path.relative_to(submission).parts[:1] or "inflated" in path.parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except (SyntaxError, UnicodeDecodeError) as exc:
+            found.append(Finding("error", "inflate-syntax", f"{path.name}: does not parse ({exc})"))
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in allowed:
+                    found.append(
+                        Finding(
+                            "error",
+                            "inflate-import",
+                            f"{path.name}:{node.lineno} imports {top!r}, which the official machine lacks",
+                        )
+                    )
+    return found
+
+
+def inflate_script_findings(submission: Path) -> list[Finding]:
+    script = submission / "inflate.sh"
+    if not script.is_file():
+        return [Finding("error", "inflate-missing", f"{script}: inflate.sh not found")]
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["syntax error"])[0]
+        return [Finding("error", "inflate-syntax", f"inflate.sh: {first}")]
+    return []
+
+
+def timed_inflate(submission: Path, names_file: Path, frames_expected: int) -> tuple[float, int]:
+    """Run inflate.sh on the archive into a scratch dir: (seconds, frames written)."""
+    from tac.contest.evaluate import run_inflate, unpack_archive
+    from tac.video.raw import raw_frame_count
+
+    with tempfile.TemporaryDirectory(prefix="tac-check-") as tmp:
+        archive_dir, out = Path(tmp) / "archive", Path(tmp) / "inflated"
+        unpack_archive(submission / "archive.zip", archive_dir)
+        start = time.perf_counter()
+        run_inflate(
+            submission,
+            archive_dir,
+            out,
+            names_file,
+            C.INFLATE_TIME_LIMIT_S,
+            Path(tmp) / "inflate.log",
+        )
+        wall = time.perf_counter() - start
+        frames = sum(raw_frame_count(p) for p in out.glob("*.raw"))
+    return wall, frames
+
+
+def check_submission(
+    submission: str | Path, originals=None, run_inflate: bool = True
+) -> list[Finding]:
+    """All findings for a submission directory (nothing in it is modified)."""
+    from tac.errors import TacError
+
+    sub = Path(submission)
+    if not sub.is_dir():
+        return [Finding("error", "not-a-directory", f"{sub}: submission directory not found")]
+    archive = sub / "archive.zip"
+    found = member_findings(archive) + inflate_script_findings(sub) + import_findings(sub)
+    if archive.is_file():
+        size = archive.stat().st_size
+        if originals is not None:
+            r = size / originals.total_bytes
+            found.append(
+                Finding(
+                    "info",
+                    "rate",
+                    f"archive {size:,} bytes = rate {r:.8f} → 25·rate = {25 * r:.4f}",
+                )
+            )
+        r_contest = size / C.CONTEST_VIDEO_BYTES
+        found.append(
+            Finding(
+                "info",
+                "contest-rate",
+                f"on the contest video this archive is rate {r_contest:.8f} (25·rate {25 * r_contest:.4f})",
+            )
+        )
+    if run_inflate and originals is not None and not any(f.severity == "error" for f in found):
+        expected = _expected_frames(originals)
+        try:
+            wall, frames = timed_inflate(sub, originals.names_file, expected)
+        except TacError as exc:
+            return [*found, Finding("error", "inflate-failed", str(exc))]
+        if frames != expected:
+            found.append(
+                Finding(
+                    "error",
+                    "inflate-frames",
+                    f"inflate wrote {frames} frames, the originals have {expected}",
+                )
+            )
+        if frames:
+            per_frame = wall / frames
+            projected = per_frame * C.CONTEST_FRAMES
+            severity: Severity = "info" if projected < 0.5 * C.INFLATE_TIME_LIMIT_S else "warning"
+            if projected > C.INFLATE_TIME_LIMIT_S:
+                severity = "error"
+            found.append(
+                Finding(
+                    severity,
+                    "inflate-time",
+                    f"inflate took {wall:.1f} s for {frames} frames here; {C.CONTEST_FRAMES} frames ≈ {projected / 60:.1f} min "
+                    f"of the {C.INFLATE_TIME_LIMIT_S // 60}-minute limit (estimate, this machine)",
+                )
+            )
+    return found
+
+
+def _expected_frames(originals) -> int:
+    from tac.video.decode import count_frames
+
+    return sum(count_frames(originals.path(n)) for n in originals.video_names)
