@@ -1,11 +1,15 @@
-"""The end-to-end demo behind `make demo`: the demo clip, two submissions, two exact evaluations.
+"""The end-to-end demo behind `make demo`: the demo clip, submissions, exact evaluations.
 
-(The search loop replaces this as the main job once it exists.)
+It builds the identity submission (the clip itself: zero distortion, the rate floor) and one
+submission per codec-lane setting, preflights each with `submission check`, evaluates each with
+the exact evaluator, and returns a comparison. (The search loop replaces this as the main job
+once it exists.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -16,13 +20,26 @@ from tac.contest.evaluate import evaluate_submission, format_report
 from tac.contest.originals import demo_originals
 from tac.contest.scorer import Scorer
 from tac.contest.weights import resolve_weights
-from tac.submission.build import build_video_submission
+from tac.lanes.codec_params import CodecParams, even
+from tac.records import EvalResult
+from tac.submission.build import build_submission, build_video_submission
+from tac.submission.check import Finding, check_submission
 from tac.video.decode import iter_frames
-from tac.video.encode import encode_frames
+
+DEMO_SETTINGS = (
+    CodecParams(codec="hevc", crf=30, preset="medium", scale=0.5),
+    CodecParams(codec="hevc", crf=24, preset="fast", scale=1.0),
+    CodecParams(codec="av1", crf=40, preset="8", scale=0.5),
+    CodecParams(codec="h264", crf=28, preset="medium", scale=0.5),
+)
 
 
-def even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+@dataclass
+class DemoRow:
+    name: str
+    result: EvalResult
+    findings: list[Finding]
+    report: str
 
 
 def downscaled_frames(video: Path, scale: float):
@@ -30,23 +47,28 @@ def downscaled_frames(video: Path, scale: float):
     size = (even(C.CAMERA_HEIGHT * scale), even(C.CAMERA_WIDTH * scale))
     for frame in iter_frames(video):
         x = frame.permute(2, 0, 1)[None].float()
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        x = F.interpolate(x, size=size, mode="area")
         yield x[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def run_demo(work: Path, scale: float = 0.5, log: Callable[[str], None] = print) -> list[str]:
+def run_demo(
+    work: Path, settings=DEMO_SETTINGS, log: Callable[[str], None] = print
+) -> list[DemoRow]:
     originals = demo_originals()
     clip = originals.path(C.CONTEST_VIDEO_NAME)
     log(f"demo clip {clip}")
     scorer = Scorer(resolve_weights())
     log(f"scorers: {scorer.weights.describe()}")
     work.mkdir(parents=True, exist_ok=True)
-    identity = build_video_submission({C.CONTEST_VIDEO_NAME: clip}, work / "identity")
-    small = encode_frames(downscaled_frames(clip, scale), work / f"scaled-{scale:g}.mkv", crf=18)
-    scaled = build_video_submission({C.CONTEST_VIDEO_NAME: small}, work / f"scaled-{scale:g}")
-    reports = []
-    for sub in (identity, scaled):
-        log(f"evaluating {sub}")
+    subs = [("identity", build_video_submission({C.CONTEST_VIDEO_NAME: clip}, work / "identity"))]
+    for params in settings:
+        name = params.short().replace(" ", "_")
+        log(f"building {name}")
+        subs.append((params.short(), build_submission("codec", params, originals, work / name)))
+    rows = []
+    for name, sub in subs:
+        log(f"checking and evaluating {name}")
+        findings = check_submission(sub, originals)
         result = evaluate_submission(sub, originals, scorer)
-        reports.append(f"--- {sub.name} ---\n" + format_report(result, originals, scorer))
-    return reports
+        rows.append(DemoRow(name, result, findings, format_report(result, originals, scorer)))
+    return rows
