@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tac.errors import TacError
+from tac.lossless.cli import app as lossless_app
 from tac.submission.cli import app as submission_app
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ demo_app = typer.Typer(
 )
 app.add_typer(demo_app, name="demo")
 app.add_typer(submission_app, name="submission")
+app.add_typer(lossless_app, name="lossless")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -56,7 +56,7 @@ __all__ = [
 def _open_input(src: str | os.PathLike):
     path = Path(src)
     try:
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(path, "rb")  # the caller closes it (a with-block there)
     except FileNotFoundError:
         raise TacError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -248,6 +248,7 @@ def _ppmd_encode(data: bytes, level: int | None) -> bytes:
 
 
 def _ppmd_decode(payload: bytes, raw_size: int) -> bytes:
+    """Only for payloads whose stored CRC matched: pyppmd is not memory-safe on corrupt input."""
     if len(payload) < 2:
         raise CodecError("ppmd payload is shorter than its 2-byte parameter header")
     order, mem_log2 = payload[0], payload[1]
