@@ -41,6 +41,16 @@ class FakeQuant(nn.Module):
         return (x + (torch.round(x).clamp(-q, q) - x).detach()) * s
 
 
+class FakeQuantNF4(nn.Module):
+    """4-bit QAT: the forward pass sees exactly the NF4 block-quantized weights it will ship."""
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        from tac.quant.fp4 import dequantize_fp4, quantize_fp4
+
+        value = dequantize_fp4(*quantize_fp4(w), tuple(w.shape)).to(w.dtype)
+        return w + (value - w).detach()
+
+
 class LSQ(nn.Module):
     """Learned Step-size Quantization (Esser et al. 2020): the per-channel step is a parameter.
 
@@ -73,7 +83,10 @@ def enable_qat(model: nn.Module, bits: int = 8, lsq: bool = False) -> nn.Module:
     for layer in quantized_layers(model):
         if parametrize.is_parametrized(layer, "weight"):
             continue
-        module = LSQ(layer.weight, bits) if lsq else FakeQuant(bits)
+        if bits == 4:
+            module = FakeQuantNF4()  # 4-bit ships as NF4 blocks: train on exactly that grid
+        else:
+            module = LSQ(layer.weight, bits) if lsq else FakeQuant(bits)
         parametrize.register_parametrization(layer, "weight", module)
     return model
 
