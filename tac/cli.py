@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tac.errors import TacError
 from tac.lossless.cli import app as lossless_app
 from tac.submission.cli import app as submission_app
+from tac.train.cli import app as lossy_app
 
 app = typer.Typer(
     name="tac",
@@ -31,6 +32,7 @@ demo_app = typer.Typer(
 app.add_typer(demo_app, name="demo")
 app.add_typer(submission_app, name="submission")
 app.add_typer(lossless_app, name="lossless")
+app.add_typer(lossy_app, name="lossy")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

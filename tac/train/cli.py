@@ -1,0 +1,146 @@
+"""`tac lossy train` and `tac lossy eval`: post-filters trained through the frozen scorers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ChallengeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--challenge-dir",
+        help="Challenge checkout: official weights and video (default $TAC_CHALLENGE_DIR; else the demo clip with stand-in scorers).",
+    ),
+]
+
+
+@app.command("train")
+def train_cmd(
+    profile: Annotated[str, typer.Option(help="smoke, proven_baseline or compact_int4.")] = "smoke",
+    data: Annotated[
+        str, typer.Option(help="demo, or use --challenge-dir for the contest video.")
+    ] = "demo",
+    challenge_dir: ChallengeDir = None,
+    precomputed: Annotated[
+        Path | None,
+        typer.Option(
+            "--precomputed",
+            help="Directory with comp.raw, gt.raw, meta.json from an earlier run: skip encoding.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Run directory: frames, checkpoint, telemetry.")
+    ] = Path("runs/train"),
+    tag: Annotated[str | None, typer.Option(help="Run name (default: the profile).")] = None,
+    codec: Annotated[str, typer.Option(help="Codec of the lane the filter corrects.")] = "hevc",
+    crf: Annotated[int, typer.Option(help="Its crf.")] = 30,
+    preset: Annotated[str | None, typer.Option(help="Its preset (default medium / 8).")] = None,
+    scale: Annotated[float, typer.Option(help="Its scale.")] = 0.5,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Override the profile's step budget.")
+    ] = None,
+    max_wall_s: Annotated[
+        float | None, typer.Option(help="Stop training after this many seconds.")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    resume: Annotated[
+        bool, typer.Option(help="Continue a stopped run with the same --out and --tag.")
+    ] = False,
+) -> None:
+    """Encode with the codec lane, train a filter through the scorers, write a checkpoint."""
+    from tac.contest.originals import resolve_originals
+    from tac.contest.scorer import Scorer
+    from tac.contest.weights import resolve_weights
+    from tac.errors import TacError
+    from tac.submission.cli import codec_params
+    from tac.train.profiles import profile_config
+    from tac.train.run import load_precomputed, prepare_frames, train
+
+    if data != "demo" and challenge_dir is None:
+        raise TacError(
+            f"--data {data}: use --data demo, or --challenge-dir DIR for the contest video"
+        )
+    config = profile_config(
+        profile, tag=tag or profile, out_dir=str(out), max_steps=max_steps, max_wall_s=max_wall_s
+    )
+    data_dir = precomputed
+    if data_dir is not None:
+        load_precomputed(data_dir)  # fail on a bad directory before loading any scorer
+    else:
+        params = codec_params(
+            codec=codec,
+            crf=crf,
+            preset=preset or ("8" if codec == "av1" else "medium"),
+            scale=scale,
+        )
+        data_dir = out / "frames"
+        prepare_frames(
+            resolve_originals(challenge_dir=challenge_dir),
+            params,
+            data_dir,
+            lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    scorer = Scorer(resolve_weights(challenge_dir=challenge_dir), device)
+    err.print(
+        f"[dim]training {config.arch} h{config.hidden} ({profile}) with {scorer.weights.describe()}[/]"
+    )
+    s = train(config, data_dir, scorer, resume=resume)
+    if s.after >= s.before:
+        err.print(
+            "[yellow]no improvement:[/] the quantized filter does not beat the unfiltered frames; "
+            "ship without it (or train longer / change the profile)"
+        )
+    console.print(
+        f"100·seg + √(10·pose): {s.before:.4f} → {s.after:.4f} (quantized int{config.bits}, {s.steps} steps, {s.wall_s:.0f} s)\n"
+        f"score with bytes:    {s.score_before:.4f} → {s.score_after:.4f} (filter adds {s.filter_bytes:,} bytes)\n"
+        f"checkpoint: {s.checkpoint}  (weights {scorer.weights.weights_id}, axis cpu, exact metric over all samples)",
+        highlight=False,
+    )
+
+
+@app.command("eval")
+def eval_cmd(
+    checkpoint: Annotated[
+        Path, typer.Option("--checkpoint", help="Filter checkpoint (.safetensors with its .json).")
+    ],
+    archive: Annotated[Path, typer.Option("--archive", help="A codec-lane archive.zip.")],
+    upscale_filter: Annotated[
+        str, typer.Option(help="The archive's inflate upscale filter.")
+    ] = "bicubic",
+    originals: Annotated[
+        Path | None,
+        typer.Option(
+            "--originals", help="Original videos (default: challenge checkout, else demo)."
+        ),
+    ] = None,
+    challenge_dir: ChallengeDir = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda (scorers).")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Apply a filter to an archive's decoded frames and score them exactly (filter bytes counted)."""
+    from tac.contest.originals import resolve_originals
+    from tac.contest.scorer import Scorer
+    from tac.contest.weights import resolve_weights
+    from tac.train.run import evaluate_with_filter
+
+    origs = resolve_originals(originals, None, challenge_dir)
+    scorer = Scorer(resolve_weights(challenge_dir=challenge_dir), device)
+    r = evaluate_with_filter(checkpoint, archive, origs, scorer, upscale_filter)
+    if as_json:
+        console.print_json(json.dumps(r))
+        return
+    console.print(
+        f"pose {r['pose']:.8f}  seg {r['seg']:.8f}  bytes {r['archive_bytes']:,} (filter {r['filter_bytes']:,})  "
+        f"rate {r['rate']:.8f}  score {r['score']:.4f}\n({r['n_samples']} samples, weights {r['weights']}, axis cpu)",
+        highlight=False,
+    )
