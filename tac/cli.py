@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tac.cli_options import ChallengeDir, Device, Originals, VideoNames, console, err
 from tac.errors import TacError
 from tac.lossless.cli import app as lossless_app
 from tac.submission.cli import app as submission_app
@@ -34,20 +35,6 @@ app.add_typer(submission_app, name="submission")
 app.add_typer(lossless_app, name="lossless")
 app.add_typer(lossy_app, name="lossy")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-ChallengeDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--challenge-dir",
-        help="Checkout of the challenge repository: official weights (models/) and videos (videos/). "
-        "Defaults to $TAC_CHALLENGE_DIR; without it tac uses the demo clip and stand-in scorers.",
-    ),
-]
-Device = Annotated[
-    str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
-]
 PoseNetPath = Annotated[
     Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")
 ]
@@ -99,16 +86,8 @@ def eval_cmd(
     submission_dir: Annotated[
         Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")
     ],
-    originals: Annotated[
-        Path | None,
-        typer.Option(
-            "--originals",
-            help="Directory of original videos (default: challenge checkout, else the demo clip).",
-        ),
-    ] = None,
-    video_names: Annotated[
-        Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
-    ] = None,
+    originals: Originals = None,
+    video_names: VideoNames = None,
     device: Device = "cpu",
     challenge_dir: ChallengeDir = None,
     posenet: PoseNetPath = None,

@@ -51,7 +51,10 @@ class Scorer:
     def _networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         # Built on first use: a submission that fails its checks never pays for loading weights.
         if self._nets is None:
-            self._nets = build_scorers(self.weights, self.device)
+            # Never as inference tensors (first use may be inside `outputs`): training
+            # backpropagates through these same modules.
+            with torch.inference_mode(False):
+                self._nets = build_scorers(self.weights, self.device)
         return self._nets
 
     @property

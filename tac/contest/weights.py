@@ -168,6 +168,7 @@ def standin_weights(seed: int = DEFAULT_STANDIN_SEED) -> ScorerWeights:
 
 CALIBRATION_SCENE_OFFSET = 1000  # a different drive than the demo clip's: no tuning on test data
 CALIBRATION_NOISE = 60.0  # grey levels of seeded Gaussian noise added to calibration frames
+SEG_LOGIT_STD = 8.0  # the stand-in SegNet's logit spread on calibration frames
 
 
 def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
@@ -198,6 +199,15 @@ def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
     with torch.no_grad():
         for net, batch in ((posenet, pairs), (segnet, small[1::2])):
             _calibrate_batchnorm(net, batch)
+        # A random head is unsure of everything (logit spread ≈ 0.7, top class ≈ 0.4), which a
+        # trained SegNet is not. Scaling the last layer leaves every argmax — every seg number —
+        # unchanged, but makes the softmax as confident as a trained network's, so soft losses
+        # train against the stand-in the way they train against the real one.
+        logits = segnet(small[1::2])
+        head = segnet.segmentation_head[0]
+        gain = SEG_LOGIT_STD / float(logits.std())
+        head.weight.mul_(gain)
+        head.bias.mul_(gain)
     return posenet, segnet
 
 

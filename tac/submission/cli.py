@@ -8,30 +8,11 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from tac.cli_options import ChallengeDir, Originals, VideoNames, console, err
 from tac.errors import TacError
 
 app = typer.Typer(help="Build and preflight contest submissions.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-Originals = Annotated[
-    Path | None,
-    typer.Option(
-        "--originals",
-        help="Directory of original videos (default: challenge checkout, else the demo clip).",
-    ),
-]
-VideoNames = Annotated[
-    Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
-]
-ChallengeDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--challenge-dir", help="Checkout of the challenge repository (default $TAC_CHALLENGE_DIR)."
-    ),
-]
 
 
 def codec_params(**kw):

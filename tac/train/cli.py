@@ -7,21 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from tac.cli_options import ChallengeDir, console, err
 
 app = typer.Typer(
     help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-ChallengeDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--challenge-dir",
-        help="Challenge checkout: official weights and video (default $TAC_CHALLENGE_DIR; else the demo clip with stand-in scorers).",
-    ),
-]
 
 
 @app.command("train")

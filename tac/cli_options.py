@@ -1,0 +1,34 @@
+"""Options and consoles shared by every `tac` sub-command, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ChallengeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--challenge-dir",
+        help="Checkout of the challenge repository: official weights (models/) and videos (videos/). "
+        "Defaults to $TAC_CHALLENGE_DIR; without it tac uses the demo clip and stand-in scorers.",
+    ),
+]
+Originals = Annotated[
+    Path | None,
+    typer.Option(
+        "--originals",
+        help="Directory of original videos (default: challenge checkout, else the demo clip).",
+    ),
+]
+VideoNames = Annotated[
+    Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
+]
+Device = Annotated[
+    str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
+]
