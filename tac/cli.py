@@ -298,7 +298,7 @@ def demo_run(
             f"{r.pose:.6f}",
             f"{r.seg:.5f}",
             f"{r.score:.3f}",
-            f"{errors} err {warnings} warn",
+            "ok" if not errors + warnings else f"{errors} err, {warnings} warn",
             timing,
         )
     # A table is read whole: do not let a non-terminal's default 80 columns fold it.
