@@ -211,3 +211,17 @@ def test_swapped_weight_files_are_one_clear_line(tmp_path):
     assert_clean_failure(proc, "not PoseNet weights")
     ok = run_tac("weights", "--posenet", str(w.posenet_path), "--segnet", str(w.segnet_path))
     assert ok.returncode == 0 and "custom:" in ok.stdout
+
+
+def test_cli_score_raw_frames_marks_subsets_as_estimates(demo, demo_frames, tmp_path):
+    raw = tmp_path / "half.raw"
+    write_raw(raw, degrade(demo_frames, 0.5))
+    proc = run_tac("score", str(demo.path("0.mkv")), str(raw), "--max-samples", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["estimate"] is True and data["n_samples"] == 2 and data["n_samples_total"] == 20
+    assert data["pose"] > 0 and data["weights"].startswith("stand-in:")
+    short = tmp_path / "short.raw"
+    write_raw(short, demo_frames[:10])
+    bad = run_tac("score", str(demo.path("0.mkv")), str(short))
+    assert_clean_failure(bad, "10 frames", "40")
