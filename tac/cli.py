@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tac.cli_options import ChallengeDir, Device, Originals, VideoNames, console, err
+from tac.cli_options import ChallengeDir, Device, Originals, VideoNames, console, err, scorer_on
 from tac.errors import TacError
 from tac.lossless.cli import app as lossless_app
 from tac.submission.cli import app as submission_app
@@ -44,30 +45,15 @@ SegNetPath = Annotated[
 MaxSamples = Annotated[
     int | None,
     typer.Option(
-        "--max-samples", min=1, help="Score only the first K samples: the result is an ESTIMATE."
+        "--max-samples",
+        min=1,
+        help="Score only the first K samples of each video: the result is an ESTIMATE.",
     ),
 ]
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result record as JSON.")]
-
-
-def _scorer(device: str, challenge_dir: Path | None, posenet: Path | None, segnet: Path | None):
-    from tac.contest.scorer import Scorer
-    from tac.contest.weights import resolve_weights
-
-    if device not in ("cpu", "cuda"):
-        raise TacError(f"--device {device}: use cpu or cuda")
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise TacError("--device cuda: no CUDA device is available here; use --device cpu")
-    weights = resolve_weights(posenet, segnet, challenge_dir)
-    if not weights.official:
-        err.print(f"[yellow]note:[/] scoring with {weights.describe()}")
-    return Scorer(weights, device)
 
 
 def _progress() -> Progress:
@@ -108,7 +94,7 @@ def eval_cmd(
     from tac.contest.originals import resolve_originals
 
     origs = resolve_originals(originals, video_names, challenge_dir)
-    scorer = _scorer(device, challenge_dir, posenet, segnet)
+    scorer = scorer_on(device, challenge_dir, posenet, segnet)
     with _progress() as bar:
         tasks: dict[str, int] = {}
 
@@ -149,7 +135,7 @@ def score_cmd(
     """Distortions of raw frames against an original video (no archive, so no rate)."""
     from tac.contest.evaluate import score_raw
 
-    scorer = _scorer(device, challenge_dir, posenet, segnet)
+    scorer = scorer_on(device, challenge_dir, posenet, segnet)
     with _progress() as bar:
         task = bar.add_task("score", total=None)
         pose, seg, n, total = score_raw(
@@ -184,12 +170,14 @@ def score_cmd(
 
 @app.command("sensitivity")
 def sensitivity_cmd(
-    seg: Annotated[float, typer.Option(help="SegNet distortion.")],
-    pose: Annotated[float, typer.Option(help="PoseNet distortion.")],
-    archive_bytes: Annotated[int, typer.Option("--bytes", help="archive.zip size in bytes.")],
-    original_bytes: Annotated[int, typer.Option(help="Rate denominator.")] = 37_545_489,
+    seg: Annotated[float, typer.Option(min=0.0, max=1.0, help="SegNet distortion.")],
+    pose: Annotated[float, typer.Option(min=0.0, help="PoseNet distortion.")],
+    archive_bytes: Annotated[
+        int, typer.Option("--bytes", min=0, help="archive.zip size in bytes.")
+    ],
+    original_bytes: Annotated[int, typer.Option(min=1, help="Rate denominator.")] = 37_545_489,
     samples: Annotated[
-        int, typer.Option(help="Samples in the set (for the per-pixel rate).")
+        int, typer.Option(min=1, help="Samples in the set (for the per-pixel rate).")
     ] = 600,
 ) -> None:
     """The score at a point, and what one byte, one seg unit and one pose unit are worth there."""
@@ -233,7 +221,8 @@ def demo_make(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write the clip here (default: the tac cache, where `tac eval` finds it)."
+            "--out",
+            help="Write the clip here (default: the tac cache; `tac eval` uses the default 40-frame, seed-0 clip).",
         ),
     ] = None,
     frames: Annotated[int, typer.Option(min=2, help="Frames to render (20 fps).")] = 40,
@@ -261,7 +250,7 @@ def demo_run(
 
     from tac.demo import run_demo
 
-    rows = run_demo(work, log=lambda m: err.print(f"[dim]{m}[/]"))
+    rows = run_demo(work, log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
     for row in rows[:2]:
         console.print(f"--- {row.name} ---\n{row.report}", highlight=False, markup=False)
     first = rows[0].result
@@ -315,6 +304,9 @@ def main() -> None:
     except TacError as exc:
         print(f"error: {exc}", file=sys.stderr)  # plain: one line, never wrapped or styled
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a file the user named cannot be read or written
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

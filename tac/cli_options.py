@@ -32,3 +32,24 @@ VideoNames = Annotated[
 Device = Annotated[
     str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
 ]
+
+
+def scorer_on(device: str, challenge_dir=None, posenet=None, segnet=None):
+    """The scorers on a validated device, with a note when they are not the official ones."""
+    from rich.markup import escape
+
+    from tac.contest.scorer import Scorer
+    from tac.contest.weights import resolve_weights
+    from tac.errors import TacError
+
+    if device not in ("cpu", "cuda"):
+        raise TacError(f"--device {device}: use cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise TacError("--device cuda: no CUDA device is available here; use --device cpu")
+    weights = resolve_weights(posenet, segnet, challenge_dir)
+    if not weights.official:
+        err.print(f"[yellow]note:[/] scoring with {escape(weights.describe())}")
+    return Scorer(weights, device)

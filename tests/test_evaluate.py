@@ -160,6 +160,29 @@ class TestBadSubmissions:
         assert not (sub / "archive").exists()  # nothing was extracted, not even fine.txt
         assert not (tmp_path / "escape.txt").exists()
 
+    def test_encrypted_member(self, tmp_path):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr("payload.bin", b"A" * 100)
+        data = bytearray(buf.getvalue())
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(sig)
+            data[at + flag_at] |= 0x1  # the "encrypted" general-purpose flag
+        sub = submission(tmp_path / "s", archive=bytes(data))
+        assert_clean_failure(run_tac("eval", str(sub)), "encrypted")
+
+    def test_zip_bomb_refused_unread(self, tmp_path):
+        import struct
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("zeros.bin", bytes(1000))
+        data = bytearray(buf.getvalue())
+        struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 0xFFFFFFF0)
+        sub = submission(tmp_path / "s", archive=bytes(data))
+        assert_clean_failure(run_tac("eval", str(sub)), "zip bomb")
+        assert not (sub / "archive").exists()
+
     def test_missing_submission_dir(self, tmp_path):
         assert_clean_failure(run_tac("eval", str(tmp_path / "nope")), "not found")
 

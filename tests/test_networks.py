@@ -127,3 +127,42 @@ def test_standin_weights_are_cached_deterministic_and_labelled():
     cached = load_file(str(a.posenet_path))
     assert all(torch.equal(cached[k], fresh[k]) for k in fresh)
     assert sha256_file(a.posenet_path) == a.posenet_sha256
+
+
+def test_resblock_matches_the_official_in_place_relu_semantics():
+    """The official block_b opens with ReLU(inplace=True), which rectifies `a` itself before the
+    residual sum. An independent module written that way must agree with tac's bit for bit."""
+    import torch.nn as nn
+
+    from tac.contest.networks import AllNorm, ResBlock
+
+    class OfficialStyle(nn.Module):
+        def __init__(self, f):
+            super().__init__()
+            w = 2 * f
+            self.block_a = nn.Sequential(
+                nn.Linear(f, w), AllNorm(w), nn.ReLU(inplace=True), nn.Linear(w, f), AllNorm(f)
+            )
+            self.block_b = nn.Sequential(
+                nn.ReLU(inplace=True),
+                nn.Linear(f, w),
+                AllNorm(w),
+                nn.ReLU(inplace=True),
+                nn.Linear(w, f),
+                AllNorm(f),
+            )
+            self.final_relu = nn.ReLU(inplace=False)
+
+        def forward(self, x):
+            a_out = x + self.block_a(x)
+            return self.final_relu(a_out + self.block_b(a_out))
+
+    torch.manual_seed(3)
+    ours = ResBlock(8).eval()
+    theirs = OfficialStyle(8).eval()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(5, 8) * 3
+    with torch.no_grad():
+        assert torch.equal(ours(x), theirs(x.clone()))
+        naive = torch.relu((x + ours.block_a(x)) + ours.block_b(x + ours.block_a(x)))
+    assert not torch.equal(ours(x), naive)  # the spec text's reading differs

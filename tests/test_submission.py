@@ -49,7 +49,7 @@ def test_build_refuses_to_clobber_a_foreign_directory(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     video = tmp_path / "v.mkv"
     video.write_bytes(b"x")
-    with pytest.raises(TacError, match="not a submission directory"):
+    with pytest.raises(TacError, match="not built by tac"):
         build_video_submission({"0.mkv": video}, tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
@@ -58,7 +58,18 @@ def test_built_submission_layout(tmp_path):
     video = tmp_path / "v.mkv"
     video.write_bytes(b"x")
     sub = build_video_submission({"0.mkv": video}, tmp_path / "sub")
-    assert sorted(p.name for p in sub.iterdir()) == ["archive.zip", "inflate.py", "inflate.sh"]
+    names = sorted(p.name for p in sub.iterdir())
+    assert names == ["archive.zip", "inflate.py", "inflate.sh", "tac_submission.json"]
+    # a directory that merely contains an archive.zip is not tac's to delete
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "archive.zip").write_bytes(b"x")
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(TacError, match="not built by tac"):
+        build_video_submission({"0.mkv": video}, foreign)
+    assert (foreign / "notes.txt").read_text() == "mine"
+    # but rebuilding tac's own submission is fine
+    build_video_submission({"0.mkv": video}, sub)
     assert (sub / "inflate.sh").stat().st_mode & 0o111
     with zipfile.ZipFile(sub / "archive.zip") as zf:
         assert zf.namelist() == ["0.mkv"]

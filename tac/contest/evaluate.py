@@ -6,12 +6,15 @@ score against the originals ; write report.txt, result.json and per_sample.csv.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +35,7 @@ from tac.video.decode import count_frames, iter_pair_batches
 from tac.video.raw import raw_frame_count, read_raw
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+MAX_UNPACKED_BYTES = 2 * 1024**3  # far above any sane archive (the whole contest video is 37.5 MB)
 
 
 # --- the archive -------------------------------------------------------------------------------
@@ -59,6 +63,18 @@ def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
                     )
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     raise TacError(f"{archive}: member {name!r} is a symlink; refusing to unzip")
+                if info.flag_bits & 0x1:
+                    raise TacError(
+                        f"{archive}: member {name!r} is encrypted; the evaluator cannot read it"
+                    )
+            # A reader never yields more than a member's declared size, so capping the declared
+            # total bounds what extraction can write (a zip bomb is refused here, unread).
+            declared = sum(info.file_size for info in members)
+            if declared > MAX_UNPACKED_BYTES:
+                raise TacError(
+                    f"{archive}: members declare {declared:,} bytes unpacked, over tac's "
+                    f"{MAX_UNPACKED_BYTES:,}-byte limit; refusing to unzip (a zip bomb?)"
+                )
             bad = zf.testzip()
             if bad is not None:
                 raise TacError(
@@ -66,7 +82,15 @@ def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
                 )
     except zipfile.BadZipFile as exc:
         raise TacError(f"{archive}: not a valid zip file ({exc}); rebuild archive.zip") from None
-    except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+    except (
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        ValueError,
+        zlib.error,
+    ) as exc:
         raise TacError(f"{archive}: cannot read the zip ({exc}); rebuild archive.zip") from None
     return members
 
@@ -109,19 +133,26 @@ def run_inflate(
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     start = time.perf_counter()
     with open(log, "wb") as out:
+        # Its own session: on timeout the whole process group goes, not just bash.
+        proc = subprocess.Popen(
+            argv,
+            cwd=submission_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PATH": path},
+            start_new_session=True,
+        )
         try:
-            proc = subprocess.run(
-                argv,
-                cwd=submission_dir,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-                env={**os.environ, "PATH": path},
-            )
-        except subprocess.TimeoutExpired:
-            raise TacError(
-                f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
-            ) from None
+            proc.wait(timeout=timeout_s)
+        except BaseException as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise TacError(
+                    f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
+                ) from None
+            raise
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = _last_line(log)
@@ -208,8 +239,12 @@ def evaluate_submission(
         raise TacError(
             f"{sub / 'inflate.sh'}: inflate.sh not found; a submission directory must contain inflate.sh"
         )
+    for stale in ("report.txt", "result.json", "per_sample.csv"):
+        (out / stale).unlink(missing_ok=True)  # a failed run must not leave an old result
     archive_dir, inflated = out / "archive", out / "inflated"
     unpack_archive(archive, archive_dir)
+    # Measured before any submission code runs; inflate must not be able to change it.
+    archive_stat = (archive.stat().st_size, sha256_file(archive))
     if progress:
         progress("inflate", 0, 1)
     run_inflate(
@@ -217,6 +252,8 @@ def evaluate_submission(
     )
     if progress:
         progress("inflate", 1, 1)
+    if (archive.stat().st_size, sha256_file(archive)) != archive_stat:
+        raise TacError(f"{archive}: changed while inflate.sh ran; refusing to score it")
 
     # Check every output before spending any scoring time.
     plan: list[tuple[str, Path, int]] = []

@@ -96,7 +96,11 @@ def demo_originals(frames: int | None = None, seed: int = 0) -> Originals:
     videos = root / "videos"
     clip = videos / C.CONTEST_VIDEO_NAME
     if not clip.is_file():
-        demo.write_demo_clip(clip, n=n, seed=seed)
+        # Built beside videos/ and moved in: a half-written temp file inside videos/ would
+        # count in the rate's denominator (every file under the originals directory).
+        staged = demo.write_demo_clip(root / C.CONTEST_VIDEO_NAME, n=n, seed=seed)
+        videos.mkdir(exist_ok=True)
+        os.replace(staged, clip)
     names_file = root / C.VIDEO_NAMES_FILE
     if not names_file.is_file():
         atomic.write_text(names_file, C.CONTEST_VIDEO_NAME + "\n")

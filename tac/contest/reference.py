@@ -27,15 +27,41 @@ Progress = Callable[[int], None]  # called with the number of samples just score
 
 
 def reference_key(video: Path, scorer: Scorer, batch_size: int) -> str:
+    import av
+    import segmentation_models_pytorch
+    import timm
+
+    import tac
+
+    # Everything that can move a bit of the networks' outputs: the inputs, the code and
+    # libraries, and how the kernels run (thread count and CPU instruction set change sums).
     parts = [
         sha256_file(video),
         scorer.weights.posenet_sha256,
         scorer.weights.segnet_sha256,
-        scorer.device.type,
+        str(scorer.device) if scorer.device.type != "cpu" else "cpu",
+        torch.cuda.get_device_name(scorer.device) if scorer.device.type == "cuda" else "",
+        str(torch.get_num_threads()),
+        torch.backends.cpu.get_cpu_capability(),
         torch.__version__,
+        timm.__version__,
+        segmentation_models_pytorch.__version__,
+        av.__version__,
+        tac.__version__,
+        _source_digest(),
         str(batch_size),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _source_digest() -> str:
+    """tac's own conversion and network code: a change to either invalidates the cache."""
+    from tac.contest import frames, networks, scorer
+
+    h = hashlib.sha256()
+    for module in (frames, networks, scorer):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()
 
 
 def original_batches(

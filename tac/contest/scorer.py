@@ -46,6 +46,10 @@ class Scorer:
     def __init__(self, weights: ScorerWeights, device: str | torch.device = "cpu"):
         self.weights = weights
         self.device = torch.device(device)
+        if self.device.type == "cuda":
+            # TF32 convolutions are not what either official runner computes (T4: fp32).
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         self._nets: tuple[torch.nn.Module, torch.nn.Module] | None = None
 
     def _networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:

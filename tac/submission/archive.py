@@ -1,4 +1,4 @@
-"""archive.zip, byte-for-byte deterministic: same inputs, same sha256, on any machine.
+"""archive.zip, byte-for-byte deterministic: same inputs (and zlib build), same sha256.
 
 Members are sorted, timestamps fixed at the zip epoch, modes fixed, no extra fields; payloads that
 are already compressed (video bitstreams) are stored, everything else deflated at level 9.

@@ -26,16 +26,24 @@ TEMPLATES = resources.files("tac.submission") / "templates"
 INFLATE_FILES = ("inflate.sh", "inflate.py")
 
 
+MANIFEST = "tac_submission.json"
+
+
 def _fresh_dir(out: Path) -> Path:
-    """Empty `out` if it is a previous submission; refuse anything else that is not empty."""
+    """Empty `out` if tac built it (it holds tac's manifest); refuse anything else not empty."""
     if out.exists() and any(out.iterdir()):
-        if not (out / "archive.zip").exists():
+        if not (out / MANIFEST).is_file():
             raise TacError(
-                f"{out}: exists and is not a submission directory; choose an empty or new --out"
+                f"{out}: exists, is not empty and was not built by tac (no {MANIFEST}); "
+                "choose an empty or new --out"
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _write_manifest(out: Path, manifest: dict) -> None:
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def install_inflate(out_dir: Path, config: dict | None = None) -> None:
@@ -65,6 +73,7 @@ def build_video_submission(
         members[Path(original_name).stem + path.suffix] = path
     write_deterministic_zip(members, out / "archive.zip")
     install_inflate(out)
+    _write_manifest(out, {"lane": "video", "videos": sorted(videos)})
     return out
 
 
@@ -95,5 +104,5 @@ def build_submission(
         "params": params.model_dump(),
         "videos": list(originals.video_names),
     }
-    (out / "tac_submission.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _write_manifest(out, manifest)
     return out

@@ -12,11 +12,13 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from tac.contest import constants as C
+from tac.contest.evaluate import MAX_UNPACKED_BYTES
 
 Severity = Literal["error", "warning", "info"]
 
@@ -53,10 +55,28 @@ def member_findings(archive: Path) -> list[Finding]:
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
-            bad_crc = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            declared = sum(i.file_size for i in infos)
+            readable = declared <= MAX_UNPACKED_BYTES and not any(i.flag_bits & 0x1 for i in infos)
+            bad_crc = zf.testzip() if readable else None
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+        zlib.error,
+    ) as exc:
         return [Finding("error", "archive-corrupt", f"{archive}: not a valid zip ({exc})")]
     found: list[Finding] = []
+    if declared > MAX_UNPACKED_BYTES:
+        found.append(
+            Finding(
+                "error",
+                "archive-bomb",
+                f"members declare {declared:,} bytes unpacked (limit {MAX_UNPACKED_BYTES:,})",
+            )
+        )
     if bad_crc is not None:
         found.append(Finding("error", "archive-crc", f"member {bad_crc!r} fails its CRC check"))
     seen: set[str] = set()
@@ -76,6 +96,8 @@ def member_findings(archive: Path) -> list[Finding]:
         if name in seen:
             found.append(Finding("error", "member-duplicate", f"member {name!r} appears twice"))
         seen.add(name)
+        if info.flag_bits & 0x1:
+            found.append(Finding("error", "member-encrypted", f"member {name!r} is encrypted"))
         if any(p.startswith(".") or p == "__MACOSX" for p in parts):
             found.append(
                 Finding("warning", "member-hidden", f"member {name!r} is hidden: bytes for nothing")
@@ -93,8 +115,8 @@ def import_findings(submission: Path) -> list[Finding]:
     }
     allowed = OFFICIAL_PACKAGES | set(sys.stdlib_module_names) | local
     for path in sorted(submission.rglob("*.py")):
-        if "archive" in path.relative_to(submission).parts[:1] or "inflated" in path.parts:
-            continue
+        if path.relative_to(submission).parts[0] in ("archive", "inflated"):
+            continue  # what an earlier evaluation unpacked or wrote, not the submission's code
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         except (SyntaxError, UnicodeDecodeError) as exc:
@@ -164,6 +186,8 @@ def check_submission(
         return [Finding("error", "not-a-directory", f"{sub}: submission directory not found")]
     archive = sub / "archive.zip"
     found = member_findings(archive) + inflate_script_findings(sub) + import_findings(sub)
+    if originals is not None:
+        found.append(Finding("info", "originals", f"checked against {originals.describe()}"))
     if archive.is_file():
         size = archive.stat().st_size
         if originals is not None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from tac.cli_options import ChallengeDir, Originals, VideoNames, console, err
 from tac.errors import TacError
@@ -78,7 +79,9 @@ def build(
         pix_fmt=pix_fmt,
     )
     origs = resolve_originals(originals, video_names, challenge_dir)
-    sub = build_submission(lane, params, origs, out, log=lambda m: err.print(f"[dim]{m}[/]"))
+    sub = build_submission(
+        lane, params, origs, out, log=lambda m: err.print(f"[dim]{escape(m)}[/]")
+    )
     size = (sub / "archive.zip").stat().st_size
     console.print(
         f"built {sub} ({params.short()}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
@@ -106,7 +109,7 @@ def check(
     findings = check_submission(submission_dir, origs, run_inflate=not no_run)
     colors = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in findings:
-        console.print(f"[{colors[f.severity]}]{f.line()}[/]", highlight=False)
+        console.print(f"[{colors[f.severity]}]{escape(f.line())}[/]", highlight=False)
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
     console.print(f"{errors} error(s), {warnings} warning(s)", highlight=False)

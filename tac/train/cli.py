@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from tac.cli_options import ChallengeDir, console, err
+from tac.cli_options import ChallengeDir, console, err, scorer_on
 
 app = typer.Typer(
     help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
@@ -50,8 +51,6 @@ def train_cmd(
 ) -> None:
     """Encode with the codec lane, train a filter through the scorers, write a checkpoint."""
     from tac.contest.originals import resolve_originals
-    from tac.contest.scorer import Scorer
-    from tac.contest.weights import resolve_weights
     from tac.errors import TacError
     from tac.submission.cli import codec_params
     from tac.train.profiles import profile_config
@@ -79,9 +78,9 @@ def train_cmd(
             resolve_originals(challenge_dir=challenge_dir),
             params,
             data_dir,
-            lambda m: err.print(f"[dim]{m}[/]"),
+            lambda m: err.print(f"[dim]{escape(m)}[/]"),
         )
-    scorer = Scorer(resolve_weights(challenge_dir=challenge_dir), device)
+    scorer = scorer_on(device, challenge_dir)
     err.print(
         f"[dim]training {config.arch} h{config.hidden} ({profile}) with {scorer.weights.describe()}[/]"
     )
@@ -118,14 +117,13 @@ def eval_cmd(
     device: Annotated[str, typer.Option(help="cpu or cuda (scorers).")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Apply a filter to an archive's decoded frames and score them exactly (filter bytes counted)."""
+    """Apply a filter to an archive's decoded frames and score them exactly; the filter's bytes are
+    added as it would ship (packed size + an estimated zip entry)."""
     from tac.contest.originals import resolve_originals
-    from tac.contest.scorer import Scorer
-    from tac.contest.weights import resolve_weights
     from tac.train.run import evaluate_with_filter
 
     origs = resolve_originals(originals, None, challenge_dir)
-    scorer = Scorer(resolve_weights(challenge_dir=challenge_dir), device)
+    scorer = scorer_on(device, challenge_dir)
     r = evaluate_with_filter(checkpoint, archive, origs, scorer, upscale_filter)
     if as_json:
         console.print_json(json.dumps(r))

@@ -87,7 +87,7 @@ def train(
 
     torch.manual_seed(config.seed)
     model = build_postfilter(config.arch, hidden=config.hidden)
-    trainer = Trainer(model, config)
+    trainer = Trainer(model, config, device=str(scorer.device))
     result = trainer.fit_frames(comp, gt, scorer.posenet, scorer.segnet, resume=resume)
     deployed, _ = load_checkpoint(result.checkpoint)
     filter_bytes = len(pack_model(deployed, config.bits, deployed.config())) + ZIP_MEMBER_OVERHEAD
