@@ -15,7 +15,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tac.cli_options import ChallengeDir, Device, Originals, VideoNames, console, err, scorer_on
+from tac.cli_options import (
+    ChallengeDir,
+    Device,
+    Originals,
+    SubmissionDir,
+    VideoNames,
+    console,
+    err,
+    scorer_on,
+)
 from tac.errors import TacError
 from tac.lossless.cli import app as lossless_app
 from tac.submission.cli import app as submission_app
@@ -69,9 +78,7 @@ def _progress() -> Progress:
 
 @app.command("eval")
 def eval_cmd(
-    submission_dir: Annotated[
-        Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")
-    ],
+    submission_dir: SubmissionDir,
     originals: Originals = None,
     video_names: VideoNames = None,
     device: Device = "cpu",

@@ -29,6 +29,7 @@ Originals = Annotated[
 VideoNames = Annotated[
     Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
 ]
+SubmissionDir = Annotated[Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")]
 Device = Annotated[
     str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
 ]

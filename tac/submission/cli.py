@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from tac.cli_options import ChallengeDir, Originals, VideoNames, console, err
+from tac.cli_options import ChallengeDir, Originals, SubmissionDir, VideoNames, console, err
 from tac.errors import TacError
 
 app = typer.Typer(help="Build and preflight contest submissions.", no_args_is_help=True)
@@ -91,9 +91,7 @@ def build(
 
 @app.command("check")
 def check(
-    submission_dir: Annotated[
-        Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")
-    ],
+    submission_dir: SubmissionDir,
     originals: Originals = None,
     video_names: VideoNames = None,
     challenge_dir: ChallengeDir = None,
