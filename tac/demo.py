@@ -12,15 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-
 from tac.contest import constants as C
 from tac.contest.evaluate import evaluate_submission, format_report
 from tac.contest.originals import demo_originals
 from tac.contest.scorer import Scorer
 from tac.contest.weights import resolve_weights
-from tac.lanes.codec_params import CodecParams, even
+from tac.lanes.codec import downscale
+from tac.lanes.codec_params import CodecParams
 from tac.records import EvalResult
 from tac.submission.build import build_submission, build_video_submission
 from tac.submission.check import Finding, check_submission
@@ -43,12 +41,10 @@ class DemoRow:
 
 
 def downscaled_frames(video: Path, scale: float):
-    """The clip at `scale` of its size (even dimensions), area-filtered."""
-    size = (even(C.CAMERA_HEIGHT * scale), even(C.CAMERA_WIDTH * scale))
+    """The clip at `scale` of its size (even dimensions), area-filtered, as the codec lane does."""
+    params = CodecParams(scale=scale, downscale_filter="area")
     for frame in iter_frames(video):
-        x = frame.permute(2, 0, 1)[None].float()
-        x = F.interpolate(x, size=size, mode="area")
-        yield x[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+        yield downscale(frame.numpy(), params)
 
 
 def run_demo(

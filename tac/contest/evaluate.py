@@ -13,17 +13,16 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import torch
 
 import tac
 from tac import atomic
 from tac.contest import constants as C
+from tac.contest.archive import unpack_archive
 from tac.contest.originals import Originals
 from tac.contest.reference import reference_outputs
 from tac.contest.score import contest_score, format_results_block, rate
@@ -35,73 +34,9 @@ from tac.video.decode import count_frames, iter_pair_batches
 from tac.video.raw import raw_frame_count, read_raw
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-MAX_UNPACKED_BYTES = 2 * 1024**3  # far above any sane archive (the whole contest video is 37.5 MB)
 
 
-# --- the archive -------------------------------------------------------------------------------
-
-
-def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
-    """Open archive.zip and refuse unsafe or corrupt members before anything is extracted."""
-    if not archive.is_file():
-        raise TacError(
-            f"{archive}: archive.zip not found; a submission directory must contain archive.zip"
-        )
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            for info in members:
-                name = info.filename
-                parts = PurePosixPath(name.replace("\\", "/")).parts
-                if (
-                    name.startswith(("/", "\\"))
-                    or (len(name) > 1 and name[1] == ":")
-                    or ".." in parts
-                ):
-                    raise TacError(
-                        f"{archive}: member {name!r} would extract outside archive/; refusing to unzip"
-                    )
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise TacError(f"{archive}: member {name!r} is a symlink; refusing to unzip")
-                if info.flag_bits & 0x1:
-                    raise TacError(
-                        f"{archive}: member {name!r} is encrypted; the evaluator cannot read it"
-                    )
-            # A reader never yields more than a member's declared size, so capping the declared
-            # total bounds what extraction can write (a zip bomb is refused here, unread).
-            declared = sum(info.file_size for info in members)
-            if declared > MAX_UNPACKED_BYTES:
-                raise TacError(
-                    f"{archive}: members declare {declared:,} bytes unpacked, over tac's "
-                    f"{MAX_UNPACKED_BYTES:,}-byte limit; refusing to unzip (a zip bomb?)"
-                )
-            bad = zf.testzip()
-            if bad is not None:
-                raise TacError(
-                    f"{archive}: member {bad!r} fails its CRC check; the zip is corrupt, rebuild it"
-                )
-    except zipfile.BadZipFile as exc:
-        raise TacError(f"{archive}: not a valid zip file ({exc}); rebuild archive.zip") from None
-    except (
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        EOFError,
-        OSError,
-        RuntimeError,
-        ValueError,
-        zlib.error,
-    ) as exc:
-        raise TacError(f"{archive}: cannot read the zip ({exc}); rebuild archive.zip") from None
-    return members
-
-
-def unpack_archive(archive: Path, dest: Path) -> None:
-    check_archive(archive)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(dest)
+# --- inflate ----------------------------------------------------------------------------------
 
 
 def run_inflate(
@@ -285,13 +220,13 @@ def evaluate_submission(
         score_video(scorer, originals.path(name), raw, batch_size, max_samples, use_cache, tick)
         for name, raw, _ in plan
     ]
-    return _finish(scores, plan, archive, originals, scorer, out, max_samples, start)
+    return _finish(scores, plan, archive_stat, originals, scorer, out, max_samples, start)
 
 
 def _finish(
     scores: list[VideoScores],
     plan: list[tuple[str, Path, int]],
-    archive: Path,
+    archive_stat: tuple[int, str],  # (bytes, sha256), taken before inflate ran
     originals: Originals,
     scorer: Scorer,
     out: Path,
@@ -302,7 +237,7 @@ def _finish(
     seg = official_mean([s.seg for s in scores])
     n = sum(len(s.pose) for s in scores)
     n_total = sum(k for _, _, k in plan)
-    archive_bytes, original_bytes = archive.stat().st_size, originals.total_bytes
+    (archive_bytes, archive_sha256), original_bytes = archive_stat, originals.total_bytes
     r = rate(archive_bytes, original_bytes)
     per_sample = out / "per_sample.csv"
     rows = ["video,sample,pose,seg"] + [
@@ -313,7 +248,7 @@ def _finish(
     atomic.write_text(per_sample, "\n".join(rows) + "\n")
     result = EvalResult(
         archive_bytes=archive_bytes,
-        archive_sha256=sha256_file(archive),
+        archive_sha256=archive_sha256,
         original_bytes=original_bytes,
         rate=r,
         pose=pose,

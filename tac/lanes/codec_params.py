@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tac.contest import constants as C
+from tac.video.encode import ENCODER_OPTIONS
 
 X26X_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -36,6 +37,8 @@ ENCODERS: dict[str, EncoderSpec] = {
     "av1": EncoderSpec("libsvtav1", (1, 63), tuple(str(p) for p in range(0, 14)), False, True),
     "h264": EncoderSpec("libx264", (0, 51), X26X_PRESETS, bframes=True, film_grain=False),
 }
+
+PARAMS_KEY = {"libx265": "x265-params", "libx264": "x264-params", "libsvtav1": "svtav1-params"}
 
 DownscaleFilter = Literal["area", "bilinear", "bicubic"]
 UpscaleFilter = Literal["bilinear", "bicubic", "nearest"]
@@ -93,30 +96,24 @@ class CodecParams(BaseModel):
         return even(C.CAMERA_WIDTH * self.scale), even(C.CAMERA_HEIGHT * self.scale)
 
     def encoder_options(self) -> dict[str, str]:
-        """The PyAV stream options for this setting (deterministic, quiet)."""
-        opts = {"crf": str(self.crf), "preset": self.preset}
-        if self.codec == "hevc":
-            extra = ["log-level=error", "frame-threads=1", "info=0"]
-            if self.keyint:
-                extra.append(f"keyint={self.keyint}")
-            if self.bframes is not None:
-                extra.append(f"bframes={self.bframes}")
-            opts["x265-params"] = ":".join(extra)
-        elif self.codec == "h264":
-            extra = []
-            if self.keyint:
-                extra.append(f"keyint={self.keyint}")
-            if self.bframes is not None:
-                extra.append(f"bframes={self.bframes}")
-            if extra:
-                opts["x264-params"] = ":".join(extra)
-        else:
-            extra = ["lp=1"]  # one thread: the same bytes on every machine
-            if self.keyint:
-                extra.append(f"keyint={self.keyint}")
-            if self.film_grain:
-                extra.append(f"film-grain={self.film_grain}")
-            opts["svtav1-params"] = ":".join(extra)
+        """The PyAV stream options: the encoder's deterministic, quiet base plus this setting.
+
+        GOP, b-frames and film grain go into the encoder's own parameter string (validation has
+        already refused the ones an encoder lacks).
+        """
+        encoder = self.encoder_spec.encoder
+        key = PARAMS_KEY[encoder]
+        base = ENCODER_OPTIONS.get(encoder, {})
+        extra = [base[key]] if key in base else []
+        if self.keyint:
+            extra.append(f"keyint={self.keyint}")
+        if self.bframes is not None:
+            extra.append(f"bframes={self.bframes}")
+        if self.film_grain:
+            extra.append(f"film-grain={self.film_grain}")
+        opts = {"crf": str(self.crf), "preset": self.preset, **base}
+        if extra:
+            opts[key] = ":".join(extra)
         return opts
 
     def short(self) -> str:

@@ -11,16 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
-import zlib
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Literal
+from pathlib import Path
 
 from tac.contest import constants as C
-from tac.contest.evaluate import MAX_UNPACKED_BYTES
-
-Severity = Literal["error", "warning", "info"]
+from tac.contest.archive import Finding, Severity, member_findings
 
 # What the official evaluation machine has besides the standard library.
 OFFICIAL_PACKAGES = frozenset(
@@ -36,75 +30,6 @@ OFFICIAL_PACKAGES = frozenset(
         "brotli",
     }
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.severity:<7} {self.code:<18} {self.message}"
-
-
-def member_findings(archive: Path) -> list[Finding]:
-    """Zip validity and member hygiene, without extracting anything."""
-    if not archive.is_file():
-        return [Finding("error", "archive-missing", f"{archive}: archive.zip not found")]
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            declared = sum(i.file_size for i in infos)
-            readable = declared <= MAX_UNPACKED_BYTES and not any(i.flag_bits & 0x1 for i in infos)
-            bad_crc = zf.testzip() if readable else None
-    except (
-        zipfile.BadZipFile,
-        OSError,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        zlib.error,
-    ) as exc:
-        return [Finding("error", "archive-corrupt", f"{archive}: not a valid zip ({exc})")]
-    found: list[Finding] = []
-    if declared > MAX_UNPACKED_BYTES:
-        found.append(
-            Finding(
-                "error",
-                "archive-bomb",
-                f"members declare {declared:,} bytes unpacked (limit {MAX_UNPACKED_BYTES:,})",
-            )
-        )
-    if bad_crc is not None:
-        found.append(Finding("error", "archive-crc", f"member {bad_crc!r} fails its CRC check"))
-    seen: set[str] = set()
-    for info in infos:
-        name = info.filename
-        parts = PurePosixPath(name.replace("\\", "/")).parts
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-            found.append(
-                Finding("error", "member-absolute", f"member {name!r} has an absolute path")
-            )
-        if ".." in parts:
-            found.append(
-                Finding("error", "member-traversal", f"member {name!r} escapes the archive dir")
-            )
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            found.append(Finding("error", "member-symlink", f"member {name!r} is a symlink"))
-        if name in seen:
-            found.append(Finding("error", "member-duplicate", f"member {name!r} appears twice"))
-        seen.add(name)
-        if info.flag_bits & 0x1:
-            found.append(Finding("error", "member-encrypted", f"member {name!r} is encrypted"))
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-            found.append(
-                Finding("warning", "member-hidden", f"member {name!r} is hidden: bytes for nothing")
-            )
-    if not infos:
-        found.append(Finding("warning", "archive-empty", "archive.zip has no members"))
-    return found
 
 
 def import_findings(submission: Path) -> list[Finding]:
@@ -155,7 +80,8 @@ def inflate_script_findings(submission: Path) -> list[Finding]:
 
 def timed_inflate(submission: Path, names_file: Path, frames_expected: int) -> tuple[float, int]:
     """Run inflate.sh on the archive into a scratch dir: (seconds, frames written)."""
-    from tac.contest.evaluate import run_inflate, unpack_archive
+    from tac.contest.archive import unpack_archive
+    from tac.contest.evaluate import run_inflate
     from tac.video.raw import raw_frame_count
 
     with tempfile.TemporaryDirectory(prefix="tac-check-") as tmp:

@@ -33,8 +33,18 @@ class ScorerView:
     pose: torch.Tensor  # (B, 12)
     seg_logits: torch.Tensor  # (B, 5, 384, 512)
 
-    def detach(self) -> ScorerView:
-        return ScorerView(self.features.detach(), self.pose.detach(), self.seg_logits.detach())
+    def rows(self, start: int, stop: int) -> ScorerView:
+        return ScorerView(
+            self.features[start:stop], self.pose[start:stop], self.seg_logits[start:stop]
+        )
+
+    @staticmethod
+    def cat(views: list[ScorerView]) -> ScorerView:
+        return ScorerView(
+            torch.cat([v.features for v in views]),
+            torch.cat([v.pose for v in views]),
+            torch.cat([v.seg_logits for v in views]),
+        )
 
 
 def scorer_view(posenet, segnet, pairs: torch.Tensor) -> ScorerView:

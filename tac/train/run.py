@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tac import atomic
 from tac.contest import constants as C
-from tac.contest.evaluate import check_archive, score_raw
+from tac.contest.archive import check_archive
+from tac.contest.evaluate import score_raw
 from tac.contest.originals import Originals
 from tac.contest.score import contest_score
 from tac.contest.scorer import Scorer

@@ -146,24 +146,16 @@ class Trainer:
         targets: dict[int, ScorerView] = {}
 
         def target(idx: torch.Tensor, gt: torch.Tensor) -> ScorerView:
-            missing = [i for i in idx.tolist() if i not in targets]
+            """What the scorers see in the originals of these samples, computed once each."""
+            ids = idx.tolist()
+            missing = [k for k, i in enumerate(ids) if i not in targets]
             if missing:
                 with torch.no_grad():
-                    sel = torch.tensor([idx.tolist().index(i) for i in missing])
-                    view = scorer_view(
-                        posenet, segnet, gt[sel].to(self.device).permute(0, 1, 4, 2, 3).float()
-                    )
-                for k, i in enumerate(missing):
-                    targets[i] = ScorerView(
-                        view.features[k : k + 1], view.pose[k : k + 1], view.seg_logits[k : k + 1]
-                    )
-            views = [targets[i] for i in idx.tolist()]
-            return ScorerView(
-                *(
-                    torch.cat([getattr(v, f) for v in views])
-                    for f in ("features", "pose", "seg_logits")
-                )
-            )
+                    pairs = gt[missing].to(self.device).permute(0, 1, 4, 2, 3).float()
+                    view = scorer_view(posenet, segnet, pairs)
+                for row, k in enumerate(missing):
+                    targets[ids[k]] = view.rows(row, row + 1)
+            return ScorerView.cat([targets[i] for i in ids])
 
         def exact(model: nn.Module | None) -> float:
             """100·seg + √(10·pose) over every sample, hard argmax, uint8 frames."""
