@@ -59,7 +59,7 @@ def test_built_submission_layout(tmp_path):
     video.write_bytes(b"x")
     sub = build_video_submission({"0.mkv": video}, tmp_path / "sub")
     names = sorted(p.name for p in sub.iterdir())
-    assert names == ["archive.zip", "inflate.py", "inflate.sh", "tac_submission.json"]
+    assert names == ["archive.zip", "inflate.py", "inflate.sh", "tac_submission.json", "tacrt"]
     # a directory that merely contains an archive.zip is not tac's to delete
     foreign = tmp_path / "foreign"
     foreign.mkdir()

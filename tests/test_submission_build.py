@@ -1,9 +1,6 @@
 """Built submissions: reproducible, self-contained, and scored the same by every route."""
 
 import io
-import os
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -16,7 +13,7 @@ from tac.lanes.codec_params import CodecParams
 from tac.submission.build import build_submission
 from tac.submission.check import check_submission
 from tac.video.raw import read_raw
-from tests.conftest import run_tac
+from tests.conftest import inflate_without_tac, run_tac
 
 HEVC = CodecParams(codec="hevc", crf=32, preset="ultrafast", scale=0.5)
 
@@ -44,62 +41,10 @@ def test_archive_sha256_is_identical_across_builds(params, short_demo, tmp_path)
         assert zf.namelist() == ["0.mkv"]
 
 
-BLOCK_TAC = """
-import sys
-
-
-class BlockTac:
-    def find_spec(self, name, path=None, target=None):
-        if name == "tac" or name.startswith("tac."):
-            raise ImportError("tac is not installed on the official machine")
-
-
-sys.meta_path.insert(0, BlockTac())
-"""
-
-
-def poisoned_env(tmp_path):
-    """An environment where `import tac` fails, as on the official evaluation machine.
-
-    A sitecustomize on PYTHONPATH puts a blocking finder ahead of every other (an editable
-    install's finder would otherwise still find tac).
-    """
-    poison = tmp_path / "poison"
-    poison.mkdir()
-    (poison / "sitecustomize.py").write_text(BLOCK_TAC)
-    env = os.environ.copy()
-    env["PYTHONPATH"] = str(poison)
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    return env
-
-
 def test_inflate_runs_without_tac_and_matches_the_lane(hevc_submission, short_demo, tmp_path):
-    env = poisoned_env(tmp_path)
-    check = subprocess.run(
-        [sys.executable, "-c", "import tac"], env=env, capture_output=True, text=True
-    )
-    assert check.returncode != 0 and "official machine" in check.stderr  # the poison works
-    archive_dir, out = tmp_path / "archive", tmp_path / "out"
-    with zipfile.ZipFile(hevc_submission / "archive.zip") as zf:
-        zf.extractall(archive_dir)
-    proc = subprocess.run(
-        [
-            "bash",
-            str(hevc_submission / "inflate.sh"),
-            str(archive_dir),
-            str(out),
-            str(short_demo.names_file),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    out = inflate_without_tac(hevc_submission, short_demo.names_file, tmp_path)
     raw = read_raw(out / "0.raw")
-    lane = get_lane("codec")
-    expected = list(lane.inflate([archive_dir / "0.mkv"], HEVC))
+    expected = list(get_lane("codec").inflate([tmp_path / "archive" / "0.mkv"], HEVC))
     assert raw.shape == (8, 874, 1164, 3)
     assert all(np.array_equal(raw[i], expected[i]) for i in range(8))
 

@@ -8,8 +8,8 @@
 """
 
 # Importing the family modules registers them.
-from tac.postfilter import conditioned, convs, luma, shuffle  # noqa: F401
-from tac.postfilter.base import PostFilter
-from tac.postfilter.registry import build_postfilter, list_postfilters, register_postfilter
+from . import conditioned, convs, luma, shuffle  # noqa: F401
+from .base import PostFilter
+from .registry import build_postfilter, list_postfilters, register_postfilter
 
 __all__ = ["PostFilter", "build_postfilter", "list_postfilters", "register_postfilter"]

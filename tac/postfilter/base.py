@@ -63,7 +63,7 @@ class PostFilter(nn.Module):
         and 2 bytes per element for any parameter outside such layers (fp16). The container
         header is not counted.
         """
-        from tac.quant.fp4 import fp4_bytes
+        from ..quant.fp4 import fp4_bytes
 
         total = 0
         counted: set[int] = set()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from tac.postfilter.base import PostFilter
-from tac.postfilter.layers import (
+from .base import PostFilter
+from .layers import (
     channels_last,
     check_positive,
     conv3x3,
@@ -21,7 +21,7 @@ from tac.postfilter.layers import (
     normalize,
     zero_init,
 )
-from tac.postfilter.registry import register_postfilter
+from .registry import register_postfilter
 
 BT601 = (0.299, 0.587, 0.114)
 

@@ -10,8 +10,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tac.errors import TacError
-from tac.postfilter.base import PostFilter
+from ..errors import TacError
+from .base import PostFilter
 
 P = TypeVar("P", bound=type[PostFilter])
 

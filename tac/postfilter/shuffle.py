@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from tac.postfilter.base import PostFilter
-from tac.postfilter.layers import (
+from .base import PostFilter
+from .layers import (
     channels_last,
     check_positive,
     conv3x3,
@@ -21,7 +21,7 @@ from tac.postfilter.layers import (
     pad_even,
     zero_init,
 )
-from tac.postfilter.registry import register_postfilter
+from .registry import register_postfilter
 
 FOLDED = 12  # 3 colour channels x a 2x2 block
 

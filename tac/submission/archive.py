@@ -6,6 +6,7 @@ are already compressed (video bitstreams) are stored, everything else deflated a
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -19,7 +20,21 @@ STORED_SUFFIXES = (".mkv", ".mp4", ".hevc", ".ivf", ".obu", ".webm", ".zst", ".b
 def write_deterministic_zip(members: dict[str, Path | bytes], out: str | os.PathLike) -> Path:
     """Write `{archive name: file path or bytes}` to `out` atomically and reproducibly."""
     out = Path(out)
-    with atomic.atomic_writer(out, "wb") as f, zipfile.ZipFile(f, "w") as zf:
+    with atomic.atomic_writer(out, "wb") as f:
+        _write_zip(members, f)
+    return out
+
+
+def member_cost(name: str, data: bytes) -> int:
+    """Exactly how many bytes adding `data` as member `name` adds to an archive."""
+    empty, one = io.BytesIO(), io.BytesIO()
+    _write_zip({}, empty)
+    _write_zip({name: data}, one)
+    return len(one.getvalue()) - len(empty.getvalue())
+
+
+def _write_zip(members: dict[str, Path | bytes], f) -> None:
+    with zipfile.ZipFile(f, "w") as zf:
         for name in sorted(members):
             src = members[name]
             data = src if isinstance(src, bytes) else Path(src).read_bytes()
@@ -29,4 +44,3 @@ def write_deterministic_zip(members: dict[str, Path | bytes], out: str | os.Path
             stored = name.endswith(STORED_SUFFIXES)
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=None if stored else 9)
-    return out

@@ -47,7 +47,11 @@ def _write_manifest(out: Path, manifest: dict) -> None:
 
 
 def install_inflate(out_dir: Path, config: dict | None = None) -> None:
-    """Copy the self-contained inflate entry point (and its settings) into a submission."""
+    """Copy the self-contained inflate entry point, the post-filter runtime it may load (free:
+    code outside the archive costs nothing) and its settings into a submission."""
+    from tac.submission.runtime import install_runtime
+
+    install_runtime(out_dir)
     for name in INFLATE_FILES:
         target = out_dir / name
         target.write_bytes((TEMPLATES / name).read_bytes())
@@ -83,11 +87,17 @@ def build_submission(
     originals: Originals,
     out_dir: str | os.PathLike,
     log: Callable[[str], None] | None = None,
+    filter_checkpoint: str | os.PathLike | None = None,
 ) -> Path:
-    """Compress every original through a lane and package the result as a submission."""
+    """Compress every original through a lane and package the result as a submission.
+
+    With `filter_checkpoint` (codec lane only), the archive also carries that post-filter's
+    quantized weights and the inflate applies it to every decoded frame on the CPU.
+    """
     from tac.lanes import get_lane
 
     lane = get_lane(lane_name)
+    shipped = _shipped_filter(filter_checkpoint, lane_name, log) if filter_checkpoint else None
     out = _fresh_dir(Path(out_dir))
     members: dict[str, Path | bytes] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=".payload-") as tmp:
@@ -97,12 +107,48 @@ def build_submission(
                 log(f"compressing {name} with {lane.name} lane")
             for path in lane.compress(iter_frames(originals.path(name)), params, Path(tmp) / stem):
                 members[path.name] = path.read_bytes()
+        config = lane.inflate_config(params)
+        manifest = {
+            "lane": lane_name,
+            "params": params.model_dump(),
+            "videos": list(originals.video_names),
+        }
+        if shipped:
+            from tac.submission import runtime
+
+            members[runtime.FILTER_MEMBER] = shipped["blob"]
+            config["filter"] = {"member": runtime.FILTER_MEMBER, "batch": runtime.DEFAULT_BATCH}
+            manifest["filter"] = shipped["manifest"]
         write_deterministic_zip(members, out / "archive.zip")
-    install_inflate(out, lane.inflate_config(params))
-    manifest = {
-        "lane": lane_name,
-        "params": params.model_dump(),
-        "videos": list(originals.video_names),
-    }
+    install_inflate(out, config)
     _write_manifest(out, manifest)
     return out
+
+
+def _shipped_filter(checkpoint, lane_name: str, log: Callable[[str], None] | None) -> dict:
+    """A checkpoint's `filter.tacq` blob, checked to rebuild the checkpoint's own weights."""
+    import hashlib
+
+    from tac.submission import runtime
+    from tac.train.checkpoint import load_checkpoint
+
+    if lane_name != "codec":
+        raise TacError(f"--filter: only the codec lane carries a post-filter (not {lane_name!r})")
+    model, card = load_checkpoint(checkpoint)
+    bits = card["train"]["bits"]
+    blob = runtime.filter_blob(model, bits)
+    rebuilt = runtime.load_filter_blob(blob).state_dict()
+    drift = max(float((rebuilt[k] - v).abs().max()) for k, v in model.state_dict().items())
+    if drift and log:
+        # Checkpoints hold dequantized weights; re-quantizing an LSQ grid onto the absmax grid
+        # can move a weight by part of a step. The submission's own score is what counts.
+        log(f"note: re-quantizing {checkpoint} moved weights by up to {drift:.2e}")
+    return {
+        "blob": blob,
+        "manifest": {
+            "checkpoint": str(checkpoint),
+            "arch": card["arch"],
+            "bits": bits,
+            "sha256": hashlib.sha256(blob).hexdigest(),
+        },
+    }

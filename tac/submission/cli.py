@@ -56,6 +56,14 @@ def build(
     pix_fmt: Annotated[
         str, typer.Option(help="yuv420p (8-bit) or yuv420p10le (10-bit).")
     ] = "yuv420p",
+    filter_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--filter",
+            help="A post-filter checkpoint (from `tac lossy train`) to ship: its quantized "
+            "weights go into the archive and inflate applies it on the CPU.",
+        ),
+    ] = None,
     originals: Originals = None,
     video_names: VideoNames = None,
     challenge_dir: ChallengeDir = None,
@@ -80,11 +88,17 @@ def build(
     )
     origs = resolve_originals(originals, video_names, challenge_dir)
     sub = build_submission(
-        lane, params, origs, out, log=lambda m: err.print(f"[dim]{escape(m)}[/]")
+        lane,
+        params,
+        origs,
+        out,
+        log=lambda m: err.print(f"[dim]{escape(m)}[/]"),
+        filter_checkpoint=filter_checkpoint,
     )
     size = (sub / "archive.zip").stat().st_size
+    shipped = f" + filter {filter_checkpoint.name}" if filter_checkpoint else ""
     console.print(
-        f"built {sub} ({params.short()}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
+        f"built {sub} ({params.short()}{shipped}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
         highlight=False,
     )
 

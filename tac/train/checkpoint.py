@@ -47,11 +47,12 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
 
 
 def apply_filter(model: nn.Module, frames, batch: int = 4):
-    """Filter uint8 frames (N, H, W, 3) in batches on the CPU; yields uint8 frames."""
+    """Filter uint8 frames (N, H, W, 3) in batches on the CPU, exactly as a submission's inflate
+    does (it is the same code); yields uint8 numpy frames."""
     import numpy as np
 
-    for i in range(0, len(frames), batch):
-        x = torch.from_numpy(np.array(frames[i : i + batch])).permute(0, 3, 1, 2).float()
-        with torch.inference_mode():
-            y = model(x).clamp(0, 255).round().to(torch.uint8)
-        yield from y.permute(0, 2, 3, 1).numpy()
+    from tac.submission.templates.inflate import filter_frames
+
+    tensors = (torch.from_numpy(np.asarray(f)) for f in frames)
+    for y in filter_frames(model, tensors, batch):
+        yield y.numpy()

@@ -28,7 +28,13 @@ from tac.train.config import TrainConfig
 from tac.video.decode import iter_frames
 from tac.video.raw import raw_frame_count, read_raw, write_raw
 
-ZIP_MEMBER_OVERHEAD = 100  # local header + central directory entry for one more member
+
+def shipped_filter_bytes(model, bits: int) -> int:
+    """Exactly what carrying this filter adds to a submission's archive.zip."""
+    from tac.submission.archive import member_cost
+    from tac.submission.runtime import FILTER_MEMBER, filter_blob
+
+    return member_cost(FILTER_MEMBER, filter_blob(model, bits))
 
 
 def prepare_frames(
@@ -79,7 +85,6 @@ def train(
     config: TrainConfig, data_dir: Path, scorer: Scorer, resume: bool = False
 ) -> TrainSummary:
     from tac.postfilter import build_postfilter
-    from tac.quant.packing import pack_model
     from tac.train.trainer import Trainer
 
     meta = load_precomputed(data_dir)
@@ -91,7 +96,7 @@ def train(
     trainer = Trainer(model, config, device=str(scorer.device))
     result = trainer.fit_frames(comp, gt, scorer.posenet, scorer.segnet, resume=resume)
     deployed, _ = load_checkpoint(result.checkpoint)
-    filter_bytes = len(pack_model(deployed, config.bits, deployed.config())) + ZIP_MEMBER_OVERHEAD
+    filter_bytes = shipped_filter_bytes(deployed, config.bits)
     rate_before = meta["payload_bytes"] / meta["original_bytes"]
     rate_after = (meta["payload_bytes"] + filter_bytes) / meta["original_bytes"]
     return TrainSummary(
@@ -114,7 +119,6 @@ def evaluate_with_filter(
     upscale_filter: str = "bicubic",
 ) -> dict:
     """Decode the archive's video, apply the filter, score exactly against the original."""
-    from tac.quant.packing import pack_model
     from tac.submission.templates import inflate as runtime
 
     model, card = load_checkpoint(checkpoint)
@@ -133,7 +137,7 @@ def evaluate_with_filter(
         raw = Path(tmp) / f"{stem}.raw"
         write_raw(raw, apply_filter(model, decoded))
         pose, seg, n, total = score_raw(scorer, originals.path(name), raw)
-    filter_bytes = len(pack_model(model, card["train"]["bits"], card["arch"])) + ZIP_MEMBER_OVERHEAD
+    filter_bytes = shipped_filter_bytes(model, card["train"]["bits"])
     archive_bytes = archive.stat().st_size + filter_bytes
     rate = archive_bytes / originals.total_bytes
     return {
