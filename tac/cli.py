@@ -27,6 +27,7 @@ from tac.cli_options import (
 )
 from tac.errors import TacError
 from tac.lossless.cli import app as lossless_app
+from tac.search.cli import app as search_app
 from tac.submission.cli import app as submission_app
 from tac.train.cli import app as lossy_app
 
@@ -44,6 +45,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(submission_app, name="submission")
 app.add_typer(lossless_app, name="lossless")
 app.add_typer(lossy_app, name="lossy")
+app.add_typer(search_app, name="search")
 
 PoseNetPath = Annotated[
     Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")

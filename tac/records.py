@@ -87,3 +87,171 @@ def load_record(cls: type[R], path: str | os.PathLike) -> R:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise TacError(f"{path}: invalid {cls.__name__}: {where}: {err['msg']}") from None
+
+
+# --- search records -------------------------------------------------------------------------
+
+RefusalCode = Literal[
+    "insufficient_anchors",  # fewer anchors than the configured minimum (or than coverage needs)
+    "extrapolation",  # outside the calibrated range of a feature, with margin
+    "lossy_better_than_lossless_incoherent",  # predicts (or measured) lossy seeing better than lossless
+    "missing_distortion_model",  # no anchor measures this codec / filter family's distortion
+    "non_monotone_fit",  # the fit says quality knobs work backwards: the data or model is wrong
+    "axis_mismatch",  # runner axis or scorer weights differ from the anchors'
+    "invalid_params",  # the lane or encoder cannot run this setting
+    "over_bytes_cap",
+    "over_inflate_time_cap",
+    "over_cost_cap",
+]
+
+
+class Refusal(Record):
+    """Why a candidate may not be dispatched: a stable code, the gate that said so, one sentence."""
+
+    code: RefusalCode
+    gate: str
+    message: str
+
+
+class CandidateParams(Record):
+    """A codec-lane setting as the search sees it. Validity for the encoder is a gate's job, so
+    an impossible setting can still be written down and refused with a reason."""
+
+    codec: str
+    crf: int
+    preset: str
+    scale: float = Field(gt=0)
+    filter: str | None = None  # post-filter family, None = no filter
+    hidden: int = Field(0, ge=0)
+    bits: int = 8
+
+
+class ScoreBand(Record):
+    """A predicted score interval. Always an estimate: never shown as a measurement."""
+
+    lo: float
+    mid: float
+    hi: float
+    coverage: float = Field(gt=0, lt=1)
+    method: Literal["split-conformal"] = "split-conformal"
+    n_calibration: int = Field(ge=1)
+    pose: float = Field(ge=0)  # predicted terms behind `mid`
+    seg: float = Field(ge=0)
+    rate: float = Field(ge=0)
+    estimate: Literal[True] = True
+
+
+class Candidate(Record):
+    id: str
+    lane: Literal["codec"] = "codec"
+    params: CandidateParams
+    runner_axis: RunnerAxis
+    weights: str
+    predicted_bytes: int | None = None
+    bytes_exact: bool = False  # True once the candidate was encoded and its bytes are known
+    band: ScoreBand | None = None
+    refusal: Refusal | None = None
+    rank_key: float | None = None  # risk-adjusted Lagrangian; lower is better
+    ready: bool = False  # passed every gate: may be dispatched
+
+
+class Anchor(Record):
+    """What calibration keeps from one authoritative evaluation: the setting and its measured terms."""
+
+    id: str
+    kind: Literal["lossy", "lossless"]  # lossless/identity anchors set the distortion floor
+    params: CandidateParams | None = None  # None for lossless/identity anchors
+    runner_axis: RunnerAxis
+    weights: str
+    archive_bytes: int = Field(ge=0)
+    archive_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    original_bytes: int = Field(gt=0)
+    pose: float = Field(ge=0)
+    seg: float = Field(ge=0, le=1)
+    score: float = Field(ge=0)
+    wall_s: float | None = None
+
+    @classmethod
+    def from_result(
+        cls, result: EvalResult, params: CandidateParams | None, id: str | None = None
+    ) -> Anchor:
+        """Only an exact, full-sample evaluation may calibrate the search."""
+        if not result.authoritative:
+            raise TacError(
+                f"result {result.archive_sha256[:12]}… is an estimate "
+                f"({result.n_samples}/{result.n_samples_total} samples): it cannot become an anchor"
+            )
+        return cls(
+            id=id or (params_id(params) if params else f"lossless-{result.archive_sha256[:12]}"),
+            kind="lossy" if params else "lossless",
+            params=params,
+            runner_axis=result.runner_axis,
+            weights=result.weights,
+            archive_bytes=result.archive_bytes,
+            archive_sha256=result.archive_sha256,
+            original_bytes=result.original_bytes,
+            pose=result.pose,
+            seg=result.seg,
+            score=result.score,
+            wall_s=result.wall_s,
+        )
+
+
+def params_id(p: CandidateParams) -> str:
+    """A readable id that sorts like the parameter tuple (codec, crf, scale, preset index, filter,
+    hidden, bits), e.g. hevc-crf30-s0.500-p05medium-dilated-h064-b8: the search breaks ties by
+    id without formatting a string per candidate."""
+    from tac.lanes.encoders import preset_index
+
+    base = (
+        f"{p.codec}-crf{p.crf:02d}-s{p.scale:.3f}-p{preset_index(p.codec, p.preset):02d}{p.preset}"
+    )
+    return base + (f"-{p.filter}-h{p.hidden:03d}-b{p.bits}" if p.filter else "")
+
+
+def save_records(records: list[Record], path: str | os.PathLike) -> Path:
+    """A JSON list of records, written atomically."""
+    data = [json.loads(r.model_dump_json()) for r in records]
+    return atomic.write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def load_records(cls: type[R], path: str | os.PathLike) -> list[R]:
+    """A JSON list of records (or one record); any problem is one line naming the file and item."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TacError(f"{path}: not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TacError(f"{path}: not valid JSON ({exc})") from None
+    items = data if isinstance(data, list) else [data]
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(cls.model_validate(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            raise TacError(
+                f"{path}: item {i}: invalid {cls.__name__}: {where}: {err['msg']}"
+            ) from None
+    return out
+
+
+class JobLimits(Record):
+    timeout_s: float = Field(gt=0)
+    max_cost: float = Field(ge=0)  # in the backend's price unit (0 = free, e.g. this machine)
+
+
+class JobSpec(Record):
+    """One dispatched train/eval job: what to build, on which data, scored how, within what."""
+
+    job_id: str
+    candidate: Candidate
+    data: Literal["demo", "challenge"]
+    challenge_dir: str | None = None
+    weights: str
+    runner_axis: RunnerAxis
+    limits: JobLimits
+    predicted_cost: float | None = None
+    out_dir: str

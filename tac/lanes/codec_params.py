@@ -6,37 +6,13 @@ encoder, its rate control and GOP, the resolution it works at, and the resamplin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tac.contest import constants as C
+from tac.lanes.encoders import ENCODERS, EncoderSpec
 from tac.video.encode import ENCODER_OPTIONS
-
-X26X_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow", "placebo",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """What one encoder accepts, as exposed through PyAV."""
-
-    encoder: str  # the libavcodec encoder name
-    crf_range: tuple[int, int]
-    presets: tuple[str, ...]
-    bframes: bool  # whether b-frames are a knob of this encoder
-    film_grain: bool  # AV1 film-grain synthesis
-    pix_fmts: tuple[str, ...] = ("yuv420p", "yuv420p10le")
-
-
-ENCODERS: dict[str, EncoderSpec] = {
-    "hevc": EncoderSpec("libx265", (0, 51), X26X_PRESETS, bframes=True, film_grain=False),
-    "av1": EncoderSpec("libsvtav1", (1, 63), tuple(str(p) for p in range(0, 14)), False, True),
-    "h264": EncoderSpec("libx264", (0, 51), X26X_PRESETS, bframes=True, film_grain=False),
-}
 
 PARAMS_KEY = {"libx265": "x265-params", "libx264": "x264-params", "libsvtav1": "svtav1-params"}
 
