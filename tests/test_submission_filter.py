@@ -101,7 +101,9 @@ def test_build_cli_ships_a_filter_and_refuses_a_bad_one(filtered, short_demo, tm
     ckpt = filtered[0]
     common = ["--codec", "hevc", "--crf", "34", "--preset", "ultrafast", "--scale", "0.5"]
     common += ["--originals", str(short_demo.directory)]
-    ok = run_tac("submission", "build", "--out", str(tmp_path / "s"), "--filter", str(ckpt), *common)
+    ok = run_tac(
+        "submission", "build", "--out", str(tmp_path / "s"), "--filter", str(ckpt), *common
+    )
     assert ok.returncode == 0, ok.stderr
     assert "+ filter f.safetensors" in ok.stdout and (tmp_path / "s" / "tacrt").is_dir()
     bad = run_tac(

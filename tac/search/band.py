@@ -101,11 +101,13 @@ def score_band(
         mid / spread, mid, mid * spread, pred.bytes * math.exp(cal.q_bytes) if cal.sufficient else pred.bytes,
         pred, cal, proxy.original_bytes,
     )  # fmt: skip
-    few = len(anchors) < min_anchors or not cal.sufficient
-    if few:
-        # Outranks every other reason: with this little calibration nothing else is trustworthy.
+    few = len(anchors) < min_anchors
+    if few or not cal.sufficient:
+        # Below the minimum this outranks every other reason: with so little calibration nothing
+        # else is trustworthy. Otherwise a more specific reason (a backwards fit, which also
+        # leaves no residuals) is kept.
         code = CODE["insufficient_anchors"]
-        pred.code[:] = code
+        pred.code[(pred.code == 0) | few] = code
         need = max(min_anchors, math.ceil(coverage / (1 - coverage)))
         for c in range(3):
             pred.detail[(code, c)] = (

@@ -23,9 +23,9 @@ import numpy as np
 
 from tac.records import Anchor
 from tac.search.refusals import CODE
-from tac.search.space import CODECS, FILTERS, CandidateTable
+from tac.search.space import CODECS, CRF_MAX, FILTERS, CandidateTable
 
-FEATURES = ("quality", "log scale", "preset speed")
+FEATURES = ("crf", "scale", "preset speed")
 # A feature may leave the anchors' range by 10 % of that range, and at least by this much:
 # about 1.5 crf steps, 5 % of scale, a sixth of the preset ladder.
 MARGIN_REL = 0.10
@@ -41,6 +41,13 @@ def filter_bytes(table: CandidateTable) -> np.ndarray:
     params = table.filter_params()
     est = params * table.bits / 8.0 + 8.0 * table.hidden + 400.0
     return np.where(table.filter > 0, est, 0.0)
+
+
+def _natural(j: int, value: float, codec: int) -> str:
+    """A feature value in the units a user sets: crf, scale, preset speed 0 (slow)..1 (fast)."""
+    if j == 0:
+        return f"{value * CRF_MAX[codec]:.1f}"
+    return f"{np.exp(value):.3f}" if j == 1 else f"{value:.2f}"
 
 
 def features(table: CandidateTable) -> np.ndarray:
@@ -210,7 +217,7 @@ class Proxy:
                 j = int(
                     ((feats[outside] < fit.lo) | (feats[outside] > fit.hi)).any(axis=0).argmax()
                 )
-                refuse(outside, "extrapolation", f"{FEATURES[j]} beyond the {CODECS[c]} anchors' {fit.lo[j]:.3g}..{fit.hi[j]:.3g}")  # fmt: skip
+                refuse(outside, "extrapolation", f"{FEATURES[j]} beyond the {CODECS[c]} anchors' {_natural(j, fit.lo[j], c)}..{_natural(j, fit.hi[j], c)} (with margin)")  # fmt: skip
             measured = np.isin(key, (0, *fit.keys))
             for k, (lo, hi) in fit.hidden_range.items():
                 wide = rows & (key == k) & ((table.hidden < lo) | (table.hidden > hi))
