@@ -35,7 +35,9 @@ def main() -> None:
             t = time.perf_counter()
             ranking = rank(anchors, table)
             best = min(best, time.perf_counter() - t)
-        print(f"{n:>11,}{best:>10.3f}{n / best:>14,.0f}{best / n * 1e6:>10.2f}{ranking.eligible:>10,}")
+        print(
+            f"{n:>11,}{best:>10.3f}{n / best:>14,.0f}{best / n * 1e6:>10.2f}{ranking.eligible:>10,}"
+        )
 
 
 if __name__ == "__main__":

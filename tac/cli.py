@@ -26,6 +26,7 @@ from tac.cli_options import (
     scorer_on,
 )
 from tac.errors import TacError
+from tac.jobs.cli import app as job_app
 from tac.lossless.cli import app as lossless_app
 from tac.search.cli import app as search_app
 from tac.submission.cli import app as submission_app
@@ -46,6 +47,7 @@ app.add_typer(submission_app, name="submission")
 app.add_typer(lossless_app, name="lossless")
 app.add_typer(lossy_app, name="lossy")
 app.add_typer(search_app, name="search")
+app.add_typer(job_app, name="job")
 
 PoseNetPath = Annotated[
     Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")

@@ -246,12 +246,15 @@ class JobLimits(Record):
 class JobSpec(Record):
     """One dispatched train/eval job: what to build, on which data, scored how, within what."""
 
-    job_id: str
+    job_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # also the submission id
     candidate: Candidate
     data: Literal["demo", "challenge"]
     challenge_dir: str | None = None
+    demo_frames: int | None = Field(None, ge=2)  # a shorter demo clip (tests)
     weights: str
     runner_axis: RunnerAxis
     limits: JobLimits
     predicted_cost: float | None = None
+    train_profile: str = "smoke"  # for candidates with a post-filter
+    host: str = "local"  # where it runs; out_dir is a path on that host
     out_dir: str

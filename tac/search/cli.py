@@ -135,7 +135,9 @@ def _print(ranking, rows) -> None:
     inflate = ranking.values["inflate_s"]
     for pos, (row, c) in enumerate(zip(ranking.order, rows, strict=False), start=1):
         band = f"{c.band.mid:.3f} ({c.band.lo:.2f}–{c.band.hi:.2f})" if c.band else "—"
-        nbytes = f"{c.predicted_bytes:,}{'' if c.bytes_exact else '~'}" if c.predicted_bytes else "—"
+        nbytes = (
+            f"{c.predicted_bytes:,}{'' if c.bytes_exact else '~'}" if c.predicted_bytes else "—"
+        )
         status = "[green]ready[/]" if c.ready else f"[red]{c.refusal.code}[/]"
         table.add_row(str(pos), c.id, band, nbytes, f"{inflate[row] / 60:.1f} m", status)
     # Piped output gets a fixed, wide layout instead of the 80 columns rich assumes.

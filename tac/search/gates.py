@@ -151,6 +151,9 @@ def preflight(spec: JobSpec) -> list[Check]:
           f"predicted cost {predicted or 0:.2f} within {lim.max_cost:.2f}",
           f"predicted cost {predicted} exceeds the job's max_cost {lim.max_cost}")  # fmt: skip
     out = Path(spec.out_dir)
+    if spec.host != "local":  # a path on another machine: its backend creates it there
+        check("out_dir", out.is_absolute(), f"output {spec.host}:{out}", f"out_dir {out} must be absolute")  # fmt: skip
+        return checks
     fresh = out.is_absolute() and out.parent.is_dir() and (not out.exists() or (out.is_dir() and not any(out.iterdir())))  # fmt: skip
     check("out_dir", fresh, f"output {out}",
           f"out_dir {out} must be an absolute path to a new or empty directory whose parent exists")  # fmt: skip

@@ -1,0 +1,10 @@
+"""The closed loop: rank, dispatch, harvest, recalibrate — under budgets, crash-safe.
+
+    ledger.py     the run's append-only event log and the state folded from it
+    budget.py     reservations and metered spend against total and per-cycle caps
+    harvest.py    which finished jobs become anchors, after cross-verification
+    controller.py the asyncio loop
+    backends/     where jobs run: local subprocesses, SSH hosts (one narrow interface)
+
+No torch, no textual: the controller only moves records around.
+"""

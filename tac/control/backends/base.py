@@ -1,0 +1,71 @@
+"""The narrow interface every backend keeps, so that a cluster engine is one more class.
+
+All methods are async and keyed by the job id, which doubles as an idempotent submission id:
+submitting the same spec twice starts one job; a restarted controller `poll`s the ids in its
+ledger to reattach. States: running | ok | failed | cancelled | lost | unknown.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from tac.records import JobSpec
+
+FINAL_STATES = ("ok", "failed", "cancelled", "lost")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    state: str
+    wall_s: float = 0.0  # from start to end (or to now while running)
+    exit_code: int | None = None
+    log_bytes: int = 0
+    detail: str = ""  # why a job is lost or failed, when known
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A finished job's result.json and what its archive is, as seen on the job's host."""
+
+    result: dict
+    archive_sha256: str | None
+    archive_bytes: int | None
+
+
+class BackendError(Exception):
+    """The backend could not be reached or refused (a host down, a key unknown)."""
+
+
+class Backend(ABC):
+    name: str
+    concurrency: int  # jobs it runs at once
+    price_per_hour: float  # metered cost = wall time × this
+    runner_axis: str  # the axis its results land on
+
+    @abstractmethod
+    def out_dir(self, job_id: str) -> str:
+        """Where the job writes on its host (JobSpec.out_dir)."""
+
+    @abstractmethod
+    async def submit(self, spec: JobSpec) -> JobStatus: ...
+
+    @abstractmethod
+    async def poll(self, job_id: str) -> JobStatus: ...
+
+    @abstractmethod
+    async def logs(self, job_id: str, offset: int = 0) -> str: ...
+
+    @abstractmethod
+    async def fetch(self, job_id: str) -> Fetched: ...
+
+    @abstractmethod
+    async def cancel(self, job_id: str) -> JobStatus: ...
+
+    async def close(self) -> None:  # release connections
+        return None

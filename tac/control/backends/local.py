@@ -1,0 +1,57 @@
+"""Jobs on this machine: detached subprocesses in their own process groups.
+
+The host protocol (`tac.jobs.worker`) runs in-process, in a thread so the event loop never
+blocks on the file system; the jobs themselves are separate processes that outlive the
+controller and are found again through their pid and exit-code files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from tac.control.backends.base import Backend, Fetched, JobStatus
+from tac.jobs import worker
+from tac.records import JobSpec
+
+
+def _status(info: dict) -> JobStatus:
+    return JobStatus(
+        job_id=info["job_id"], state=info["state"], wall_s=info.get("wall_s", 0.0),
+        exit_code=info.get("exit_code"), log_bytes=info.get("log_bytes", 0),
+    )  # fmt: skip
+
+
+class LocalBackend(Backend):
+    def __init__(
+        self,
+        workdir: str | os.PathLike,
+        concurrency: int = 1,
+        price_per_hour: float = 0.0,
+        runner_axis: str = "cpu",
+        name: str = "local",
+    ):
+        self.workdir = Path(workdir).resolve()
+        self.concurrency = concurrency
+        self.price_per_hour = price_per_hour
+        self.runner_axis = runner_axis
+        self.name = name
+
+    def out_dir(self, job_id: str) -> str:
+        return str(worker.job_dir(self.workdir, job_id) / "out")
+
+    async def submit(self, spec: JobSpec) -> JobStatus:
+        return _status(await asyncio.to_thread(worker.submit, self.workdir, spec.model_dump_json()))
+
+    async def poll(self, job_id: str) -> JobStatus:
+        return _status(await asyncio.to_thread(worker.status, self.workdir, job_id))
+
+    async def logs(self, job_id: str, offset: int = 0) -> str:
+        return await asyncio.to_thread(worker.logs, self.workdir, job_id, offset)
+
+    async def fetch(self, job_id: str) -> Fetched:
+        return Fetched(**await asyncio.to_thread(worker.result, self.workdir, job_id))
+
+    async def cancel(self, job_id: str) -> JobStatus:
+        return _status(await asyncio.to_thread(worker.cancel, self.workdir, job_id))

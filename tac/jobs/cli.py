@@ -1,0 +1,81 @@
+"""`tac job …`: run one job, or manage a host's jobs (what the SSH backend calls remotely).
+
+Every management verb prints one JSON object on stdout. The spec reaches `submit` as data on
+stdin, never as a command line, so nothing a user wrote is ever parsed by a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tac.cli_options import err
+
+app = typer.Typer(help="One dispatched job: run it, or manage a host's jobs.", no_args_is_help=True)
+
+Workdir = Annotated[Path, typer.Option("--workdir", help="The host's tac work directory.")]
+JobId = Annotated[str, typer.Option("--id", help="The job (= submission) id.")]
+
+
+def _emit(data: dict) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+
+
+@app.command("run")
+def run_cmd(
+    spec: Annotated[Path, typer.Argument(help="JobSpec JSON.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the job writes everything.")],
+) -> None:
+    """Run one job in the foreground: compress, (train,) build, evaluate, write result.json."""
+    from tac.jobs.run import run_job
+    from tac.records import JobSpec, load_record
+
+    run_job(
+        load_record(JobSpec, spec), out, log=lambda m: err.print(m, highlight=False, markup=False)
+    )
+
+
+@app.command("submit")
+def submit_cmd(workdir: Workdir) -> None:
+    """Start the job whose spec is on stdin, detached; idempotent by job id."""
+    from tac.jobs import worker
+
+    _emit(worker.submit(workdir, sys.stdin.read()))
+
+
+@app.command("status")
+def status_cmd(workdir: Workdir, job_id: JobId) -> None:
+    """running, ok, failed, cancelled, lost or unknown, with pid, exit code and wall time."""
+    from tac.jobs import worker
+
+    _emit(worker.status(workdir, job_id))
+
+
+@app.command("logs")
+def logs_cmd(
+    workdir: Workdir, job_id: JobId, offset: Annotated[int, typer.Option(min=0)] = 0
+) -> None:
+    """Up to 64 KiB of the job's log from --offset."""
+    from tac.jobs import worker
+
+    _emit({"job_id": job_id, "offset": offset, "text": worker.logs(workdir, job_id, offset)})
+
+
+@app.command("result")
+def result_cmd(workdir: Workdir, job_id: JobId) -> None:
+    """The job's result.json and the sha256 of its archive as it is on disk."""
+    from tac.jobs import worker
+
+    _emit(worker.result(workdir, job_id))
+
+
+@app.command("cancel")
+def cancel_cmd(workdir: Workdir, job_id: JobId) -> None:
+    """Kill the job's process group; it is recorded as cancelled."""
+    from tac.jobs import worker
+
+    _emit(worker.cancel(workdir, job_id))
