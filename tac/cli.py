@@ -25,6 +25,7 @@ from tac.cli_options import (
     err,
     scorer_on,
 )
+from tac.control.cli import loop_cmd
 from tac.errors import TacError
 from tac.jobs.cli import app as job_app
 from tac.lossless.cli import app as lossless_app
@@ -48,6 +49,7 @@ app.add_typer(lossless_app, name="lossless")
 app.add_typer(lossy_app, name="lossy")
 app.add_typer(search_app, name="search")
 app.add_typer(job_app, name="job")
+app.command("loop")(loop_cmd)
 
 PoseNetPath = Annotated[
     Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")

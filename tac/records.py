@@ -153,6 +153,9 @@ class Candidate(Record):
     refusal: Refusal | None = None
     rank_key: float | None = None  # risk-adjusted Lagrangian; lower is better
     ready: bool = False  # passed every gate: may be dispatched
+    # "explore": picked to calibrate the predictor where it refuses (no band, by design); only
+    # the params and caps gates apply to it
+    purpose: Literal["exploit", "explore"] = "exploit"
 
 
 class Anchor(Record):

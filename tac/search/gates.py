@@ -123,7 +123,8 @@ def preflight(spec: JobSpec) -> list[Check]:
     def check(name: str, ok: bool, good: str, bad: str) -> None:
         checks.append(Check(name, bool(ok), good if ok else bad))
 
-    check("ready", cand.ready and cand.refusal is None, "the candidate passed every gate",
+    check("ready", cand.ready and cand.refusal is None,
+          "an exploration pick (params and caps checked)" if cand.purpose == "explore" else "the candidate passed every gate",
           f"candidate {cand.id} did not pass the gates"
           + (f" ({cand.refusal.code}: {cand.refusal.message})" if cand.refusal else ""))  # fmt: skip
     check("axis", cand.runner_axis == spec.runner_axis,
@@ -154,7 +155,7 @@ def preflight(spec: JobSpec) -> list[Check]:
     if spec.host != "local":  # a path on another machine: its backend creates it there
         check("out_dir", out.is_absolute(), f"output {spec.host}:{out}", f"out_dir {out} must be absolute")  # fmt: skip
         return checks
-    fresh = out.is_absolute() and out.parent.is_dir() and (not out.exists() or (out.is_dir() and not any(out.iterdir())))  # fmt: skip
+    fresh = out.is_absolute() and (not out.exists() or (out.is_dir() and not any(out.iterdir())))
     check("out_dir", fresh, f"output {out}",
-          f"out_dir {out} must be an absolute path to a new or empty directory whose parent exists")  # fmt: skip
+          f"out_dir {out} must be an absolute path to a new or empty directory")  # fmt: skip
     return checks

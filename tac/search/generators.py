@@ -143,3 +143,27 @@ def refine(
     inside = (arr[:, 1] >= lo) & (arr[:, 1] <= hi) & (arr[:, 3] >= 0) & (arr[:, 3] < npre)
     arr = arr[inside]
     return CandidateTable.from_columns(**{c: arr[:, j] for j, c in enumerate(("codec", "crf", "scale_milli", "preset", "filter", "hidden", "bits"))})  # fmt: skip
+
+
+def spread(table: CandidateTable, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """k rows far apart in (crf, scale, preset) space: greedy farthest-point selection, starting
+    from the row nearest the centre. What the loop evaluates when the predictor has too little
+    to go on. Deterministic; `exclude` masks rows that may not be picked."""
+    from tac.search.gates import invalid_params
+
+    ok = ~invalid_params(table) if exclude is None else ~invalid_params(table) & ~exclude
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0 or k <= 0:
+        return rows[:0]
+    x = np.stack([table.quality(), table.log_scale(), table.speed(), table.filter > 0], axis=1)[
+        rows
+    ]
+    span = np.ptp(x, axis=0)
+    x = (x - x.min(axis=0)) / np.where(span > 0, span, 1.0)
+    picked = [int(np.argmin(((x - x.mean(axis=0)) ** 2).sum(axis=1)))]
+    dist = ((x - x[picked[0]]) ** 2).sum(axis=1)
+    while len(picked) < min(k, len(rows)):
+        nxt = int(np.argmax(dist))  # ties → lowest row, which is deterministic
+        picked.append(nxt)
+        dist = np.minimum(dist, ((x - x[nxt]) ** 2).sum(axis=1))
+    return rows[picked]

@@ -1,0 +1,40 @@
+"""Spend control: reserve before dispatch, settle with metered cost, never pass the total cap.
+
+A job is dispatched only if its reservation fits under the total cap (counting what is spent
+and what is already reserved) and under its cycle's cap. While it runs, the controller cancels
+it before its metered cost (wall time × the host's rate) can outgrow the reservation — one poll
+interval ahead, so that the next poll cannot find it over. Spend is therefore bounded by the
+sum of reservations, which is bounded by the caps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Caps:
+    total: float = math.inf
+    per_cycle: float = math.inf
+    per_job: float = math.inf
+
+
+def reservation(predicted_cost: float, caps: Caps, margin: float = 0.5) -> float:
+    """What to hold for a job: its predicted cost with a margin, never above the per-job cap."""
+    return min(predicted_cost * (1.0 + margin), caps.per_job)
+
+
+def fits(amount: float, spent: float, reserved: float, cycle_committed: float, caps: Caps) -> bool:
+    """May a reservation of `amount` be made now? (`cycle_committed`: spent + reserved this cycle)"""
+    eps = 1e-12
+    return spent + reserved + amount <= caps.total + eps and cycle_committed + amount <= caps.per_cycle + eps  # fmt: skip
+
+
+def metered(wall_s: float, price_per_hour: float) -> float:
+    return wall_s / 3600.0 * price_per_hour
+
+
+def must_cancel(wall_s: float, price_per_hour: float, reserved: float, poll_s: float) -> bool:
+    """True when the next poll could find the job over its reservation: cancel it now."""
+    return price_per_hour > 0 and metered(wall_s + 2 * poll_s, price_per_hour) >= reserved

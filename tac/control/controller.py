@@ -1,0 +1,349 @@
+"""The asyncio loop: rank → gate → reserve → dispatch top-K → harvest → recalibrate, repeated.
+
+Crash-safety comes from the ledger: every decision is appended (and fsynced) before it is acted
+on — a job is recorded as dispatched before it is submitted, and submission is idempotent by job
+id — so a controller started with `resume` replays the ledger, reattaches the jobs still
+running, harvests those that finished while it was down, and never dispatches or pays twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tac import atomic
+from tac.control import budget as B
+from tac.control.backends.base import Backend, BackendError, JobStatus
+from tac.control.config import LoopConfig
+from tac.control.harvest import verify
+from tac.control.ledger import Ledger, RunState, load_state
+from tac.records import Candidate, JobLimits, JobSpec, save_records
+from tac.search import Caps, CostModel, MetaLagrangianSearch, generate, preflight, rank
+from tac.search.generators import spread
+from tac.search.refusals import CODES
+from tac.search.space import CandidateTable
+
+HEARTBEAT_S = 5.0
+
+
+class Controller:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        config: LoopConfig,
+        backends: list[Backend],
+        log: Callable[[str], None] = lambda m: None,
+        on_event: Callable[[dict], None] = lambda e: None,
+    ):
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.backends = {b.name: b for b in backends}
+        self.log = log
+        self.on_event = on_event
+        self.stop_reason = ""
+        self._interrupts = 0
+        self._slots = {b.name: asyncio.Semaphore(b.concurrency) for b in backends}
+        self._money = asyncio.Lock()
+        self.caps = B.Caps(
+            total=config.max_total_cost if config.max_total_cost is not None else math.inf,
+            per_cycle=config.max_cost_per_cycle if config.max_cost_per_cycle is not None else math.inf,
+            per_job=config.max_cost_per_job if config.max_cost_per_job is not None else math.inf,
+        )  # fmt: skip
+        self.search = MetaLagrangianSearch(
+            Caps(bytes=config.max_bytes, inflate_s=config.max_inflate_s), risk=config.risk
+        )
+
+    # --- ledger -----------------------------------------------------------------------------
+    def _event(self, type: str, **payload) -> dict:
+        e = self.ledger.append(type, **payload)
+        self.state.apply(e)
+        self.on_event(e)
+        return e
+
+    # --- the loop ---------------------------------------------------------------------------
+    async def run(self) -> RunState:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.state = load_state(self.run_dir)
+        run_id = self.state.run_id or self.run_dir.name
+        self.ledger = Ledger(self.run_dir, run_id)
+        self._install_signals()
+        try:
+            if not self.state.run_id:
+                atomic.write_json(
+                    self.run_dir / "config.json", json.loads(self.config.model_dump_json())
+                )
+                self._event("run_started", config=json.loads(self.config.model_dump_json()))
+            elif self.state.finished:
+                self.log(f"run {run_id} already finished ({self.state.stop_reason})")
+                return self.state
+            else:
+                self._event("resumed", running=[j.job_id for j in self.state.running])
+            if self.state.multipliers:
+                self.search.multipliers.update(self.state.multipliers)
+            while not self.stop_reason:
+                if self.state.cycle > self.state.cycles_finished:
+                    await self._finish_cycle(self.state.cycle)  # resumed mid-cycle
+                    continue
+                if self.state.cycle >= self.config.max_cycles:
+                    self.stop_reason = f"reached --max-cycles {self.config.max_cycles}"
+                    break
+                await self._cycle(self.state.cycle + 1)
+        finally:
+            await self._shutdown()
+        return self.state
+
+    async def _cycle(self, cycle: int) -> None:
+        self._event("cycle_started", cycle=cycle)
+        picks = self._plan(cycle)
+        if not picks and not self.stop_reason:
+            self.stop_reason = "no eligible candidate left to evaluate"
+        await asyncio.gather(*(self._run_job(cycle, c) for c in picks))
+        await self._finish_cycle(cycle)
+
+    async def _finish_cycle(self, cycle: int) -> None:
+        # jobs of this cycle still running (after a resume): wait for them
+        await asyncio.gather(
+            *(self._watch(j.job_id) for j in self.state.running if j.cycle == cycle)
+        )
+        observed = {"bytes": [a.archive_bytes for a in self._cycle_anchors(cycle)]}
+        if any(observed.values()):
+            self.search.update(observed)
+            self._event("multipliers", values=dict(self.search.multipliers))
+        lossy = [a.score for a in self.state.anchors if a.kind == "lossy"]
+        best = min(lossy) if lossy else None
+        self._event("cycle_finished", cycle=cycle, best=best)
+        self._check_convergence()
+
+    def _cycle_anchors(self, cycle: int):
+        ids = {j.candidate_id for j in self.state.jobs.values() if j.cycle == cycle and j.harvested}
+        return [a for a in self.state.anchors if a.id in ids]
+
+    def _check_convergence(self) -> None:
+        eps, p, best = self.config.convergence_eps, self.config.patience, self.state.best
+        if eps > 0 and len(best) > p and best[-p - 1] - best[-1] < eps:
+            self.stop_reason = f"converged: best improved by less than {eps} over {p} cycles"
+            self._event("converged", reason=self.stop_reason)
+
+    # --- planning ---------------------------------------------------------------------------
+    def _table(self) -> CandidateTable:
+        c = self.config
+        return generate(
+            c.generator, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
+            presets={k: tuple(c.presets) for k in c.codecs}, filters=tuple(tuple(f) for f in c.filters),
+            anchors=self.state.anchors,
+        )  # fmt: skip
+
+    def _plan(self, cycle: int) -> list[Candidate]:
+        c = self.config
+        table = self._table()
+        done = self.state.dispatched_candidates | {a.id for a in self.state.anchors}
+        taken = np.array([table.id(i) in done for i in range(len(table))], dtype=bool)
+        axis_anchors = [a for a in self.state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
+        picks: list[Candidate] = []
+        if axis_anchors:
+            cost = CostModel(price_per_hour=self._price())
+            ranking = rank(axis_anchors, table, search=self.search, cost=cost, coverage=c.coverage, min_anchors=c.min_anchors)  # fmt: skip
+            counts = {CODES[k]: int(n) for k, n in zip(*np.unique(ranking.ladder.code, return_counts=True), strict=True) if k}  # fmt: skip
+            for i in ranking.order:
+                if len(picks) == c.top_k or ranking.ladder.code[i] != 0:
+                    break
+                if not taken[i]:
+                    picks.append(ranking.candidate(int(i)))
+            top = [
+                {"id": p.id, "mid": p.band.mid, "lo": p.band.lo, "hi": p.band.hi}
+                for p in picks
+                if p.band
+            ]
+            self._event("ranked", cycle=cycle, n=len(table), eligible=ranking.eligible, refusals=counts, top=top)  # fmt: skip
+        if not picks:
+            rows = spread(table, c.explore, exclude=taken)
+            picks = [
+                Candidate(id=table.id(int(i)), params=table.params(int(i)), runner_axis=c.runner_axis,
+                          weights=c.weights, ready=True, purpose="explore")
+                for i in rows
+            ]  # fmt: skip
+            if picks:
+                self._event("exploring", cycle=cycle, ids=[p.id for p in picks],
+                            reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
+        return picks
+
+    def _price(self) -> float:
+        return max((b.price_per_hour for b in self.backends.values()), default=0.0)
+
+    # --- one job ------------------------------------------------------------------------------
+    def _backend_for(self) -> Backend:
+        """The backend on the loop's axis with the most free slots (ties: by name)."""
+        on_axis = [b for b in self.backends.values() if b.runner_axis == self.config.runner_axis]
+        if not on_axis:
+            raise BackendError(f"no backend runs on axis {self.config.runner_axis}")
+        return max(sorted(on_axis, key=lambda b: b.name), key=lambda b: self._slots[b.name]._value)
+
+    async def _run_job(self, cycle: int, cand: Candidate, attempt: int = 0) -> None:
+        backend = self._backend_for()
+        async with self._slots[backend.name]:
+            if self.stop_reason:
+                return
+            job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
+            predicted = float(CostModel(price_per_hour=backend.price_per_hour).job_cost(CandidateTable.from_params([cand.params]))[0])  # fmt: skip
+            spec = JobSpec(
+                job_id=job_id, candidate=cand, data=self.config.data, challenge_dir=self.config.challenge_dir,
+                demo_frames=self.config.demo_frames, weights=self.config.weights, runner_axis=self.config.runner_axis,
+                limits=JobLimits(timeout_s=self.config.job_timeout_s, max_cost=min(self.caps.per_job, 1e18)),
+                predicted_cost=predicted, train_profile=self.config.train_profile,
+                host="local" if backend.name == "local" else backend.name, out_dir=backend.out_dir(job_id),
+            )  # fmt: skip
+            failed = [ch for ch in preflight(spec) if not ch.ok]
+            if failed:
+                self._event("refused", job_id=job_id, candidate=cand.id, reason="; ".join(ch.message for ch in failed))  # fmt: skip
+                return
+            async with self._money:  # reservations are decided one at a time
+                amount = B.reservation(predicted, self.caps)
+                committed = self.state.cycle_spent.get(cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == cycle)  # fmt: skip
+                if not B.fits(amount, self.state.spent, self.state.reserved, committed, self.caps):
+                    self._event("refused", job_id=job_id, candidate=cand.id, reason="budget: the reservation would pass a cost cap")  # fmt: skip
+                    self.stop_reason = self.stop_reason or "budget exhausted"
+                    return
+                self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
+                self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
+                            reserved=amount, spec=json.loads(spec.model_dump_json()))  # fmt: skip
+            await self._watch(job_id)
+        job = self.state.jobs[job_id]
+        if job.state == "lost" and attempt < self.config.max_retries and not self.stop_reason:
+            self.log(f"{job_id}: lost; retrying ({attempt + 1}/{self.config.max_retries})")
+            await self._run_job(cycle, cand, attempt + 1)
+
+    async def _watch(self, job_id: str) -> None:
+        """Submit (idempotently), then poll until the job ends; settle, harvest."""
+        job = self.state.jobs[job_id]
+        backend = self.backends.get(job.host)
+        spec = JobSpec.model_validate(job.spec)
+        if backend is None:
+            return self._finish(
+                job_id,
+                JobStatus(job_id, "lost"),
+                0.0,
+                f"host {job.host} is not configured any more",
+            )
+        unreachable_since, last_beat, submitted = None, 0.0, False
+        while True:
+            try:
+                if not submitted:
+                    status = await backend.poll(job_id)
+                    if (
+                        status.state == "unknown"
+                    ):  # recorded but never submitted (or crashed in between)
+                        status = await backend.submit(spec)
+                    submitted = True
+                else:
+                    status = await backend.poll(job_id)
+                unreachable_since = None
+            except BackendError as exc:
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since > self.config.lost_after_s:
+                    return self._finish(
+                        job_id,
+                        JobStatus(job_id, "lost", job.wall_s),
+                        backend.price_per_hour,
+                        str(exc),
+                    )
+                await asyncio.sleep(self.config.poll_s)
+                continue
+            if status.final:
+                return await self._settle(job_id, status, backend)
+            if time.monotonic() - last_beat > HEARTBEAT_S:
+                self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
+                last_beat = time.monotonic()
+            over_cap = B.must_cancel(
+                status.wall_s, backend.price_per_hour, job.reserved, self.config.poll_s
+            )
+            if (
+                over_cap
+                or status.wall_s > self.config.job_timeout_s
+                or self.stop_reason == "interrupted"
+            ):
+                why = "per-job cost cap" if over_cap else ("timeout" if status.wall_s > self.config.job_timeout_s else "interrupted")  # fmt: skip
+                self.log(f"{job_id}: cancelling ({why})")
+                status = await backend.cancel(job_id)
+                return self._finish(
+                    job_id,
+                    JobStatus(job_id, "cancelled", status.wall_s),
+                    backend.price_per_hour,
+                    why,
+                )
+            await asyncio.sleep(self.config.poll_s)
+
+    async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
+        detail = ""
+        if status.state == "failed":
+            tail = (
+                (await backend.logs(job_id, max(0, status.log_bytes - 2000))).strip().splitlines()
+            )
+            detail = tail[-1] if tail else f"exit code {status.exit_code}"
+        self._finish(job_id, status, backend.price_per_hour, detail)
+        if status.state != "ok":
+            return
+        spec = JobSpec.model_validate(self.state.jobs[job_id].spec)
+        try:
+            anchor, reason = verify(spec, await backend.fetch(job_id))
+        except BackendError as exc:
+            anchor, reason = None, f"could not fetch the result: {exc}"
+        self._event("harvested", job_id=job_id, ok=anchor is not None, reason=reason)
+        if anchor is not None:
+            self._event("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))
+
+    def _finish(self, job_id: str, status: JobStatus, price: float, detail: str) -> None:
+        cost = B.metered(status.wall_s, price)
+        self._event("finished", job_id=job_id, outcome=status.state, cost=cost, wall_s=status.wall_s, detail=detail)  # fmt: skip
+        self._event("budget", spent=self.state.spent, reserved=self.state.reserved, total_cap=None if math.isinf(self.caps.total) else self.caps.total)  # fmt: skip
+
+    # --- stopping -----------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._interrupt)
+            loop.add_signal_handler(signal.SIGTERM, self._interrupt)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests, the dashboard)
+            pass
+
+    def _interrupt(self) -> None:
+        self._interrupts += 1
+        if self._interrupts > 1:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once; the ledger can resume
+        self.log("stopping: cancelling running jobs (Ctrl-C again to stop at once)")
+        self.stop_reason = "interrupted"
+        self._event("stopping", reason="interrupted")
+
+    async def _shutdown(self) -> None:
+        if not self.stop_reason:
+            self.stop_reason = "stopped"
+        if self.state.running and self.stop_reason == "interrupted":
+            await asyncio.gather(
+                *(self._watch(j.job_id) for j in self.state.running), return_exceptions=True
+            )
+        if not self.state.running:
+            self._event("run_finished", reason=self.stop_reason, spent=self.state.spent,
+                        best=min((a.score for a in self.state.anchors if a.kind == "lossy"), default=None))  # fmt: skip
+            self._write_summary()
+        self.ledger.close()
+        for b in self.backends.values():
+            await b.close()
+
+    def _write_summary(self) -> None:
+        s = self.state
+        lossy = sorted((a for a in s.anchors if a.kind == "lossy"), key=lambda a: (a.score, a.id))
+        save_records(s.anchors, self.run_dir / "anchors.json")
+        summary = {
+            "run_id": s.run_id, "reason": s.stop_reason, "cycles": s.cycles_finished, "spent": s.spent,
+            "jobs": {st: sum(j.state == st for j in s.jobs.values()) for st in ("ok", "failed", "lost", "cancelled")},
+            "anchors": len(s.anchors),
+            "best": None if not lossy else {"id": lossy[0].id, "score": lossy[0].score, "weights": lossy[0].weights,
+                                            "runner_axis": lossy[0].runner_axis, "archive_sha256": lossy[0].archive_sha256},
+        }  # fmt: skip
+        atomic.write_json(self.run_dir / "summary.json", summary)
