@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the embedded demo clip: a real closed loop (exploration, then predicted picks),
+# two cycles, jobs as local subprocesses. `tac demo run` compares fixed settings instead.
 demo: $(STAMP)
-	$(BIN)/tac demo run
+	rm -rf runs/demo-loop
+	$(BIN)/tac loop --run-dir runs/demo-loop --max-cycles 2 --explore 6 --top-k 2 \
+		--min-anchors 6 --coverage 0.8 --local-concurrency 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

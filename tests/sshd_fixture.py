@@ -21,7 +21,7 @@ import pytest
 SSHD = Path("/usr/sbin/sshd")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -66,7 +66,7 @@ def _is_job(pid: int) -> bool:
 @dataclass
 class Sshd:
     root: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     user: str = field(default_factory=getpass.getuser)
     proc: subprocess.Popen | None = None
 
@@ -85,9 +85,7 @@ class Sshd:
     def setup(self) -> Sshd:
         _keygen(self.root / "host_ed25519", "tac-test-host")
         _keygen(self.identity_file, "tac-test-client")
-        (self.root / "authorized_keys").write_text(
-            Path(f"{self.identity_file}.pub").read_text()
-        )
+        (self.root / "authorized_keys").write_text(Path(f"{self.identity_file}.pub").read_text())
         host_key = (self.root / "host_ed25519.pub").read_text().split()
         self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
         (self.root / "sshd_config").write_text(

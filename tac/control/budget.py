@@ -35,6 +35,12 @@ def metered(wall_s: float, price_per_hour: float) -> float:
     return wall_s / 3600.0 * price_per_hour
 
 
+def can_run(amount: float, price_per_hour: float, poll_s: float) -> bool:
+    """Whether a reservation covers the shortest time the controller can watch a job: two polls
+    (one to notice, one for the cancel to land). Below that, it could not keep the job under."""
+    return price_per_hour == 0 or metered(2 * poll_s, price_per_hour) < amount
+
+
 def must_cancel(wall_s: float, price_per_hour: float, reserved: float, poll_s: float) -> bool:
     """True when the next poll could find the job over its reservation: cancel it now."""
     return price_per_hour > 0 and metered(wall_s + 2 * poll_s, price_per_hour) >= reserved

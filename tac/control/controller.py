@@ -148,7 +148,7 @@ class Controller:
         axis_anchors = [a for a in self.state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
         picks: list[Candidate] = []
         if axis_anchors:
-            cost = CostModel(price_per_hour=self._price())
+            cost = CostModel(frames=self._frames(), price_per_hour=self._price())
             ranking = rank(axis_anchors, table, search=self.search, cost=cost, coverage=c.coverage, min_anchors=c.min_anchors)  # fmt: skip
             counts = {CODES[k]: int(n) for k, n in zip(*np.unique(ranking.ladder.code, return_counts=True), strict=True) if k}  # fmt: skip
             for i in ranking.order:
@@ -174,6 +174,12 @@ class Controller:
                             reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
         return picks
 
+    def _frames(self) -> int:
+        """Frames a job encodes and scores, for the cost model."""
+        from tac.contest.constants import CONTEST_FRAMES
+
+        return (self.config.demo_frames or 40) if self.config.data == "demo" else CONTEST_FRAMES
+
     def _price(self) -> float:
         return max((b.price_per_hour for b in self.backends.values()), default=0.0)
 
@@ -191,7 +197,7 @@ class Controller:
             if self.stop_reason:
                 return
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
-            predicted = float(CostModel(price_per_hour=backend.price_per_hour).job_cost(CandidateTable.from_params([cand.params]))[0])  # fmt: skip
+            predicted = float(CostModel(frames=self._frames(), price_per_hour=backend.price_per_hour).job_cost(CandidateTable.from_params([cand.params]))[0])  # fmt: skip
             spec = JobSpec(
                 job_id=job_id, candidate=cand, data=self.config.data, challenge_dir=self.config.challenge_dir,
                 demo_frames=self.config.demo_frames, weights=self.config.weights, runner_axis=self.config.runner_axis,
@@ -209,6 +215,10 @@ class Controller:
                 if not B.fits(amount, self.state.spent, self.state.reserved, committed, self.caps):
                     self._event("refused", job_id=job_id, candidate=cand.id, reason="budget: the reservation would pass a cost cap")  # fmt: skip
                     self.stop_reason = self.stop_reason or "budget exhausted"
+                    return
+                if not B.can_run(amount, backend.price_per_hour, self.config.poll_s):
+                    self._event("refused", job_id=job_id, candidate=cand.id,
+                                reason=f"budget: {amount:.4g} does not cover two polls at {backend.price_per_hour}/h")  # fmt: skip
                     return
                 self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
@@ -278,6 +288,20 @@ class Controller:
                     why,
                 )
             await asyncio.sleep(self.config.poll_s)
+
+    async def _top_up(self, job_id: str) -> str:
+        """Grow a running job's reservation (doubling, up to the per-job cap) while the caps allow;
+        "" if it may go on, else why it must be cancelled."""
+        job = self.state.jobs[job_id]
+        if job.reserved >= self.caps.per_job:
+            return "per-job cost cap"
+        async with self._money:
+            extra = min(max(job.reserved, 1e-6), self.caps.per_job - job.reserved)
+            committed = self.state.cycle_spent.get(job.cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == job.cycle)  # fmt: skip
+            if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
+                return "the total or per-cycle cost cap"
+            self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
+        return ""
 
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
         detail = ""

@@ -141,6 +141,8 @@ class RunState:
                 e["job_id"], spec.candidate.id, e["host"], e["cycle"], e["spec"],
                 reserved=e.get("reserved", 0.0), attempt=e.get("attempt", 0),
             )  # fmt: skip
+        elif t == "reserved" and e.get("job_id") in self.jobs:  # a top-up while running
+            self.jobs[e["job_id"]].reserved += e["amount"]
         elif t == "heartbeat" and e["job_id"] in self.jobs:
             job = self.jobs[e["job_id"]]
             job.state, job.wall_s = e.get("state", job.state), e.get("wall_s", job.wall_s)

@@ -6,6 +6,7 @@ controller that started it and a cancel can kill the supervisor and the job as o
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,11 +17,13 @@ from tac import atomic
 
 def main(job: Path) -> int:
     atomic.write_text(job / "pid", f"{os.getpid()}\n")
+    argv = [sys.executable, "-m", "tac.cli", "job", "run", str(job / "spec.json"), "--out", str(job / "out")]  # fmt: skip
+    if (job / "command.json").is_file():
+        argv = json.loads((job / "command.json").read_text())
     with open(job / "log.txt", "ab", buffering=0) as log:
         code = subprocess.call(
-            [sys.executable, "-m", "tac.cli", "job", "run", str(job / "spec.json"), "--out", str(job / "out")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=job,
-        )  # fmt: skip
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=job
+        )
     atomic.write_text(job / "exit_code", f"{code}\n")
     return code
 

@@ -38,8 +38,12 @@ def job_dir(workdir: str | os.PathLike, job_id: str) -> Path:
     return Path(workdir) / "jobs" / job_id
 
 
-def submit(workdir: str | os.PathLike, spec_text: str) -> dict:
-    """Start a job detached from the caller (idempotent by job id); returns its status."""
+def submit(workdir: str | os.PathLike, spec_text: str, command: list[str] | None = None) -> dict:
+    """Start a job detached from the caller (idempotent by job id); returns its status.
+
+    `command` replaces `tac job run SPEC --out OUT` (used to measure the controller itself with
+    trivial jobs); it is an argv list, stored beside the spec, never parsed by a shell.
+    """
     try:
         spec = JobSpec.model_validate_json(spec_text)
     except ValidationError as exc:
@@ -50,6 +54,8 @@ def submit(workdir: str | os.PathLike, spec_text: str) -> dict:
             raise TacError(f"job {spec.job_id} exists on this host with a different spec")
         return status(workdir, spec.job_id)  # already submitted: never start it twice
     d.mkdir(parents=True, exist_ok=True)
+    if command:
+        atomic.write_json(d / "command.json", list(command))
     atomic.write_text(d / "spec.json", spec.model_dump_json(indent=1) + "\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tac.jobs.supervise", str(d)],

@@ -31,18 +31,24 @@ class LocalBackend(Backend):
         price_per_hour: float = 0.0,
         runner_axis: str = "cpu",
         name: str = "local",
+        command: list[str] | None = None,
     ):
         self.workdir = Path(workdir).resolve()
         self.concurrency = concurrency
         self.price_per_hour = price_per_hour
         self.runner_axis = runner_axis
         self.name = name
+        self.command = command  # instead of `tac job run` (benchmarks of the controller itself)
 
     def out_dir(self, job_id: str) -> str:
         return str(worker.job_dir(self.workdir, job_id) / "out")
 
     async def submit(self, spec: JobSpec) -> JobStatus:
-        return _status(await asyncio.to_thread(worker.submit, self.workdir, spec.model_dump_json()))
+        return _status(
+            await asyncio.to_thread(
+                worker.submit, self.workdir, spec.model_dump_json(), self.command
+            )
+        )
 
     async def poll(self, job_id: str) -> JobStatus:
         return _status(await asyncio.to_thread(worker.status, self.workdir, job_id))

@@ -144,7 +144,9 @@ class SSHBackend(Backend):
                 stderr=asyncio.subprocess.PIPE,
             )
         except FileNotFoundError:
-            raise BackendError("the OpenSSH client (ssh) is not installed on this machine") from None
+            raise BackendError(
+                "the OpenSSH client (ssh) is not installed on this machine"
+            ) from None
         try:
             out, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
         except (TimeoutError, asyncio.CancelledError) as exc:
@@ -274,4 +276,3 @@ class SSHBackend(Backend):
             if match:
                 return int(match.group(3)) * 1024
         return None
-

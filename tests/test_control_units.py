@@ -1,0 +1,135 @@
+"""Ledger, harvest verification and the budget rules, without running jobs."""
+
+import hashlib
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tac.control import budget as B
+from tac.control.backends.base import Fetched
+from tac.control.harvest import verify
+from tac.control.ledger import Ledger, fold, load_state, read_events
+from tac.records import Candidate, CandidateParams, JobLimits, JobSpec, params_id
+from tac.search.synthetic import SyntheticWorld
+
+WORLD = SyntheticWorld()
+PARAMS = CandidateParams(codec="hevc", crf=30, preset="medium", scale=0.5)
+
+
+def spec(job_id="j1", weights=WORLD.weights):
+    cand = Candidate(id=params_id(PARAMS), params=PARAMS, runner_axis="cpu", weights=weights, ready=True)  # fmt: skip
+    return JobSpec(job_id=job_id, candidate=cand, data="demo", weights=weights, runner_axis="cpu",
+                   limits=JobLimits(timeout_s=60, max_cost=1), out_dir="/tmp/x")  # fmt: skip
+
+
+def test_ledger_appends_folds_and_survives_a_torn_line(tmp_path):
+    led = Ledger(tmp_path, "r1")
+    led.append("run_started", config={"a": 1})
+    led.append("dispatched", job_id="j1", host="local", cycle=1, reserved=0.5, spec=json.loads(spec().model_dump_json()))  # fmt: skip
+    led.append("finished", job_id="j1", outcome="ok", cost=0.25, wall_s=10.0)
+    led.append(
+        "finished", job_id="j1", outcome="ok", cost=0.25, wall_s=10.0
+    )  # a replayed duplicate
+    led.append("something_new", x=1)  # a newer writer's event type
+    led.close()
+    with open(tmp_path / "ledger.jsonl", "a") as f:
+        f.write('{"v": 1, "seq": 6, "type": "finis')  # killed mid-write
+    state = load_state(tmp_path)
+    assert state.run_id == "r1" and state.spent == 0.25 and state.jobs["j1"].state == "ok"
+    assert [e["seq"] for e in read_events(tmp_path / "ledger.jsonl")] == [1, 2, 3, 4, 5]
+    # the next writer repairs the torn line and continues the sequence on a line of its own
+    led = Ledger(tmp_path, "r1")
+    led.append("run_finished", reason="done", spent=0.25)
+    led.close()
+    events = read_events(tmp_path / "ledger.jsonl")
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6] and fold(events).finished
+
+
+def test_ledger_refuses_damage_in_the_middle(tmp_path):
+    (tmp_path / "ledger.jsonl").write_text('{"v":1,"seq":1,"type":"a"}\nnot json\n{"v":1,"seq":3,"type":"b"}\n')  # fmt: skip
+    with pytest.raises(ValueError, match="line 2"):
+        read_events(tmp_path / "ledger.jsonl")
+
+
+def fetched_for(r, **change):
+    data = json.loads(r.model_dump_json())
+    return Fetched(
+        result={**data, **change.get("result", {})},
+        archive_sha256=change.get("sha", r.archive_sha256),
+        archive_bytes=change.get("bytes", r.archive_bytes),
+    )  # fmt: skip
+
+
+def test_harvest_accepts_only_consistent_authoritative_results():
+    [r] = WORLD.results([PARAMS])
+    anchor, why = verify(spec(), fetched_for(r))
+    assert why == "" and anchor.score == r.score and anchor.params == PARAMS
+    bad = {
+        "estimate": fetched_for(r, result={"estimate": True, "n_samples": 10}),
+        "not what its terms give": fetched_for(r, result={"score": r.score - 0.5}),
+        "does not hash": fetched_for(r, sha=hashlib.sha256(b"other").hexdigest()),
+        "bytes": fetched_for(r, bytes=r.archive_bytes + 1),
+        "axis": fetched_for(r, result={"runner_axis": "cuda"}),
+        "scored with": fetched_for(r, result={"weights": "official"}),
+        "not a valid EvalResult": fetched_for(r, result={"pose": -1}),
+        "rate": fetched_for(r, result={"rate": r.rate * 2}),
+    }
+    for expected, fetched in bad.items():
+        anchor, why = verify(spec(), fetched)
+        assert anchor is None and expected in why, (expected, why)
+
+
+# --- budget: the rules the controller applies, over random jobs -----------------------------------
+
+
+def simulate(jobs, caps: B.Caps, poll: float, cycle_size: int):
+    """The controller's money rules in discrete time, one job at a time: reserve before dispatch
+    (or stop); at each poll, when the next poll could pass the reservation, top it up (doubling,
+    up to the per-job cap, if the caps allow) or cancel (a cancel lands within one poll)."""
+    spent, per_cycle = 0.0, {}
+    for n, (duration, rate, predicted) in enumerate(jobs):
+        cycle = n // cycle_size
+        amount = B.reservation(predicted / 3600 * rate, caps)
+        committed = per_cycle.get(cycle, 0.0)
+        if not B.fits(amount, spent, 0.0, committed, caps):
+            break
+        if not B.can_run(amount, rate, poll):
+            continue  # refused: it would have to be cancelled before it could be watched
+        t, cost = 0.0, None
+        while cost is None:
+            if t >= duration:
+                cost = B.metered(duration, rate)  # it ended between two polls: its true wall time
+            elif B.must_cancel(t, rate, amount, poll):
+                extra = min(amount, caps.per_job - amount)
+                if extra > 0 and B.fits(extra, spent, amount, committed + amount, caps):
+                    amount += extra
+                    continue
+                cost = B.metered(min(duration, t + poll), rate)
+            t += poll
+        assert cost <= amount + 1e-12  # a job never costs more than it reserved
+        spent += cost
+        per_cycle[cycle] = committed + cost
+    return spent, per_cycle
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    jobs=st.lists(st.tuples(st.floats(1, 20_000), st.floats(0, 50), st.floats(1, 20_000)), min_size=1, max_size=40),
+    total=st.floats(0.01, 100), per_cycle=st.floats(0.01, 50), per_job=st.floats(0.001, 20),
+    poll=st.floats(0.5, 30), cycle_size=st.integers(1, 5),
+)  # fmt: skip
+def test_spend_never_exceeds_the_caps(jobs, total, per_cycle, per_job, poll, cycle_size):
+    caps = B.Caps(total=total, per_cycle=per_cycle, per_job=per_job)
+    spent, by_cycle = simulate(jobs, caps, poll, cycle_size)
+    assert spent <= total + 1e-9
+    assert all(v <= per_cycle + 1e-9 for v in by_cycle.values())
+
+
+def test_reservation_respects_the_per_job_cap():
+    assert B.reservation(10.0, B.Caps(per_job=4.0)) == 4.0
+    assert B.reservation(1.0, B.Caps()) == 1.5
+    assert not B.fits(1.0, spent=9.5, reserved=0.0, cycle_committed=0.0, caps=B.Caps(total=10))
+    assert math.isclose(B.metered(3600, 2.5), 2.5)
