@@ -30,6 +30,7 @@ from tac.errors import TacError
 from tac.records import JobSpec
 
 LOG_CHUNK = 64 * 1024
+STARTUP_GRACE_S = 5.0
 
 
 def job_dir(workdir: str | os.PathLike, job_id: str) -> Path:
@@ -112,8 +113,10 @@ def status(workdir: str | os.PathLike, job_id: str) -> dict:
         state, ended = ("ok" if ok else "failed"), (d / "exit_code").stat().st_mtime
     elif info["pid"] is not None and _alive(info["pid"]):
         state, ended = "running", time.time()
-    elif info["pid"] is None and time.time() - started < 10:
-        state, ended = "running", time.time()  # between spec and pid files
+    elif time.time() - started < STARTUP_GRACE_S:
+        # just submitted: the pid file may not exist yet, or the process may not have exec'd
+        # (its cmdline is still its parent's), so absence is not yet evidence of loss
+        state, ended = "running", time.time()
     else:
         state, ended = "lost", info["heartbeat"]
     info.update(state=state, wall_s=max(0.0, ended - started))
