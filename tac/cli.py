@@ -26,6 +26,7 @@ from tac.cli_options import (
     scorer_on,
 )
 from tac.control.cli import loop_cmd
+from tac.control.hosts_cli import app as hosts_app
 from tac.errors import TacError
 from tac.jobs.cli import app as job_app
 from tac.lossless.cli import app as lossless_app
@@ -50,6 +51,26 @@ app.add_typer(lossy_app, name="lossy")
 app.add_typer(search_app, name="search")
 app.add_typer(job_app, name="job")
 app.command("loop")(loop_cmd)
+app.add_typer(hosts_app, name="hosts")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tac import __version__
+
+        print(f"tac {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print tac's version."),
+    ] = False,
+) -> None:
+    """Task-Aware Compression: compress video for the networks that watch it."""
+
 
 PoseNetPath = Annotated[
     Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")

@@ -291,38 +291,41 @@ def test_check_reports_reachability_tac_gpu_and_disk(host, workdir):
     report = asyncio.run(using(host, lambda b: b.check()))
     assert report["reachable"] and report["tac"] and report["error"] is None
     assert report["tac_version"]  # this tac has no --version: "unknown", but present
-    assert report["gpu"] == ("none" if shutil.which("nvidia-smi") is None else report["gpu"])
+    if shutil.which("nvidia-smi") is None:
+        assert report["gpu"] == "none"
+    else:
+        assert report["gpu"] not in ("none", "")
     local_free = shutil.disk_usage(workdir).free
     assert 0 < report["free_bytes"] and abs(report["free_bytes"] - local_free) < 0.05 * local_free
 
     # a workdir that does not exist yet is measured at its nearest existing parent
     later = host.model_copy(update={"workdir": str(workdir / "not" / "yet")})
-    assert asyncio.run(using(later, lambda b: b.check()))["free_bytes"] > 0
+    assert 0 < asyncio.run(using(later, lambda b: b._free_bytes())) <= 1.05 * local_free
 
 
 def test_hosts_check_command_exits_1_when_a_host_is_unreachable(host, tmp_path):
     def hosts_file(*hosts: Host) -> Path:
         path = tmp_path / "hosts.toml"
-        tables = [
-            "[[host]]\n"
-            + "\n".join(
-                f"{k} = {json.dumps(v)}" for k, v in h.model_dump().items() if v is not None
-            )  # fmt: skip
-            for h in hosts
-        ]
+
+        def table(h: Host) -> str:  # JSON strings, lists and booleans are valid TOML values
+            fields = (f"{k} = {json.dumps(v)}" for k, v in h.model_dump().items() if v is not None)
+            return "[[host]]\n" + "\n".join(fields)
+
+        tables = [table(h) for h in hosts]
         path.write_text("\n\n".join(tables) + "\n")
         return path
 
-    ok = CliRunner().invoke(hosts_app, ["check", "--hosts", str(hosts_file(host))])
-    assert ok.exit_code == 0, ok.output
-    assert ok.output.startswith("loopback  reachable  tac ") and "gpu " in ok.output
-
-    gone = host.model_copy(update={"name": "gone", "port": free_port()})
-    both = CliRunner().invoke(hosts_app, ["check", "--hosts", str(hosts_file(host, gone)), "--json"])  # fmt: skip
+    gone = host.model_copy(update={"name": "gone", "port": free_port()})  # nothing listens
+    both = CliRunner().invoke(hosts_app, ["check", "--hosts", str(hosts_file(host, gone))])
     assert both.exit_code == 1
-    reports = {r["name"]: r for r in json.loads(both.output)}
-    assert reports["loopback"]["reachable"] and not reports["gone"]["reachable"]
-    assert "host gone" in reports["gone"]["error"] and "unreachable" in reports["gone"]["error"]
+    loopback_line, gone_line = both.output.splitlines()
+    assert loopback_line.startswith("loopback  reachable  tac ") and "  gpu " in loopback_line
+    assert gone_line.startswith("gone  UNREACHABLE  host gone (") and "unreachable" in gone_line
+
+    as_json = CliRunner().invoke(hosts_app, ["check", "--hosts", str(hosts_file(gone)), "--json"])
+    assert as_json.exit_code == 1
+    [report] = json.loads(as_json.output)
+    assert report["name"] == "gone" and not report["reachable"] and report["free_bytes"] is None
 
 
 @pytest.mark.slow
@@ -386,7 +389,8 @@ def test_cancel_over_ssh_kills_the_job_process_group(host, weights_id, workdir):
         submitted = await backend.submit(spec)
         job = workdir / "jobs" / spec.job_id
         deadline = time.monotonic() + 60
-        while f"job {spec.job_id}:" not in (await backend.logs(spec.job_id)):
+        log = job / "log.txt"  # this host is the test machine: watch the log directly
+        while not log.exists() or f"job {spec.job_id}:" not in log.read_text():
             assert time.monotonic() < deadline, "the job never started"
             await asyncio.sleep(0.2)
         pid = int((job / "pid").read_text())
