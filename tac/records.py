@@ -72,21 +72,27 @@ def save_record(record: Record, path: str | os.PathLike) -> Path:
     return atomic.write_text(path, record.model_dump_json(indent=2) + "\n")
 
 
-def load_record(cls: type[R], path: str | os.PathLike) -> R:
-    """Read and validate a record; any problem is one line naming the file."""
-    path = Path(path)
+def _read_json(path: Path):
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TacError(f"{path}: not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TacError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _validate(cls: type[R], data, where: str) -> R:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise TacError(f"{path}: invalid {cls.__name__}: {where}: {err['msg']}") from None
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise TacError(f"{where}: invalid {cls.__name__}: {loc}: {err['msg']}") from None
+
+
+def load_record(cls: type[R], path: str | os.PathLike) -> R:
+    """Read and validate a record; any problem is one line naming the file."""
+    return _validate(cls, _read_json(Path(path)), str(path))
 
 
 # --- search records -------------------------------------------------------------------------
@@ -220,25 +226,9 @@ def save_records(records: list[Record], path: str | os.PathLike) -> Path:
 
 def load_records(cls: type[R], path: str | os.PathLike) -> list[R]:
     """A JSON list of records (or one record); any problem is one line naming the file and item."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TacError(f"{path}: not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TacError(f"{path}: not valid JSON ({exc})") from None
+    data = _read_json(Path(path))
     items = data if isinstance(data, list) else [data]
-    out = []
-    for i, item in enumerate(items):
-        try:
-            out.append(cls.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            raise TacError(
-                f"{path}: item {i}: invalid {cls.__name__}: {where}: {err['msg']}"
-            ) from None
-    return out
+    return [_validate(cls, item, f"{path}: item {i}") for i, item in enumerate(items)]
 
 
 class JobLimits(Record):
