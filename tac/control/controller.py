@@ -270,15 +270,14 @@ class Controller:
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
                 last_beat = time.monotonic()
-            over_cap = B.must_cancel(
+            over_cap = ""
+            if B.must_cancel(
                 status.wall_s, backend.price_per_hour, job.reserved, self.config.poll_s
-            )
-            if (
-                over_cap
-                or status.wall_s > self.config.job_timeout_s
-                or self.stop_reason == "interrupted"
             ):
-                why = "per-job cost cap" if over_cap else ("timeout" if status.wall_s > self.config.job_timeout_s else "interrupted")  # fmt: skip
+                over_cap = await self._top_up(job_id)  # "" when the reservation could grow
+            timed_out = status.wall_s > self.config.job_timeout_s
+            if over_cap or timed_out or self.stop_reason == "interrupted":
+                why = over_cap or ("timeout" if timed_out else "interrupted")
                 self.log(f"{job_id}: cancelling ({why})")
                 status = await backend.cancel(job_id)
                 return self._finish(
