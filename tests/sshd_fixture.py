@@ -34,10 +34,8 @@ def _keygen(path: Path, comment: str) -> None:
     )  # fmt: skip
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid` except tac jobs and what they run (sshd's per-connection
-    processes start their own sessions, so a process-group kill would miss them)."""
-    parents: dict[int, list[int]] = {}
+def processes():
+    """(pid, state, ppid, pgrp) of every process, read from /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -45,8 +43,16 @@ def _descendants(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
+        state, ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        yield int(entry.name), state, int(ppid), int(pgrp)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` except tac jobs and what they run (sshd's per-connection
+    processes start their own sessions, so a process-group kill would miss them)."""
+    parents: dict[int, list[int]] = {}
+    for child, _state, ppid, _pgrp in processes():
+        parents.setdefault(ppid, []).append(child)
     found, todo = [], [pid]
     while todo:
         for child in parents.get(todo.pop(), []):

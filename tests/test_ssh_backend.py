@@ -20,7 +20,7 @@ from tac.control.hosts import Host, load_hosts
 from tac.control.hosts_cli import app as hosts_app
 from tac.errors import TacError
 from tac.records import Candidate, CandidateParams, EvalResult, JobLimits, JobSpec, params_id
-from tests.sshd_fixture import free_port, sshd  # noqa: F401
+from tests.sshd_fixture import free_port, processes, sshd  # noqa: F401
 
 HEVC = CandidateParams(codec="hevc", crf=34, preset="ultrafast", scale=0.5)
 
@@ -88,18 +88,7 @@ async def until_final(backend: SSHBackend, job_id: str, timeout_s: float = 180):
 
 def live_group_members(pgid: int) -> list[int]:
     """Processes of a process group that are still running (zombies have already died)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, state, _ppid, pgrp in processes() if pgrp == pgid and state != "Z"]
 
 
 @pytest.fixture(scope="module")
