@@ -133,3 +133,33 @@ def test_reservation_respects_the_per_job_cap():
     assert B.reservation(1.0, B.Caps()) == 1.5
     assert not B.fits(1.0, spent=9.5, reserved=0.0, cycle_committed=0.0, caps=B.Caps(total=10))
     assert math.isclose(B.metered(3600, 2.5), 2.5)
+
+
+def test_jobs_wait_in_one_queue_for_whichever_host_frees_first(tmp_path):
+    """Two hosts, one slot and two: a job goes to the first free slot anywhere, and no host ever
+    runs more jobs than its concurrency (checked from the ledger's own timeline)."""
+    import asyncio
+
+    from tac.control.backends.local import LocalBackend
+    from tac.control.config import LoopConfig
+    from tac.control.controller import Controller
+
+    run = tmp_path / "run"
+    config = LoopConfig(weights="stand-in:0:" + "0" * 16, generator="random", n=40, max_cycles=1, explore=9,
+                        poll_s=0.05, max_inflate_s=None)  # fmt: skip
+    slow = LocalBackend(run / "a", concurrency=1, name="a", command=["sleep", "1.0"])
+    fast = LocalBackend(run / "b", concurrency=2, name="b", command=["sleep", "0.2"])
+    asyncio.run(Controller(run, config, [slow, fast]).run())
+    evs = read_events(run / "ledger.jsonl")
+    hosts = {e["job_id"]: e["host"] for e in evs if e["type"] == "dispatched"}
+    assert len(hosts) == 9
+    per_host = {h: sum(v == h for v in hosts.values()) for h in ("a", "b")}
+    # the fast host drains the queue while the slow one holds its single slot
+    assert per_host["b"] > 2 * per_host["a"] >= 2, per_host
+    running = {"a": 0, "b": 0}
+    for e in evs:
+        if e["type"] == "dispatched":
+            running[e["host"]] += 1
+            assert running["a"] <= 1 and running["b"] <= 2
+        elif e["type"] == "finished":
+            running[hosts[e["job_id"]]] -= 1

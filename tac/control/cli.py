@@ -40,6 +40,9 @@ def loop_cmd(
     challenge_dir: ChallengeDir = None,
     demo_frames: Annotated[int | None, typer.Option(help="Use a shorter demo clip.", min=2)] = None,
     poll_s: Annotated[float, typer.Option(help="Seconds between job polls.")] = 1.0,
+    job_timeout: Annotated[float, typer.Option(help="Cancel a job that runs longer (seconds).", min=1)] = 3600.0,
+    lost_after: Annotated[float, typer.Option(help="A job whose host stays unreachable this long (seconds) is lost.", min=1)] = 60.0,
+    max_retries: Annotated[int, typer.Option(help="Times a lost job is dispatched again.", min=0)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the final summary as JSON.")] = False,
 ) -> None:  # fmt: skip
     """Rank, dispatch the best as real jobs, harvest exact results, recalibrate, repeat.
@@ -74,7 +77,8 @@ def loop_cmd(
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
             max_cost_per_job=max_cost_per_job, convergence_eps=convergence_eps, patience=patience,
             max_bytes=max_bytes, local=not no_local, local_concurrency=local_concurrency,
-            local_price_per_hour=local_price, hosts_file=str(hosts) if hosts else None, poll_s=poll_s,
+            local_price_per_hour=local_price, hosts_file=str(hosts.resolve()) if hosts else None, poll_s=poll_s,
+            job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries,
         )  # fmt: skip
     summary = asyncio.run(_run(run_dir, config))
     if as_json:

@@ -49,7 +49,8 @@ class Controller:
         self.on_event = on_event
         self.stop_reason = ""
         self._interrupts = 0
-        self._slots = {b.name: asyncio.Semaphore(b.concurrency) for b in backends}
+        self._busy = {b.name: 0 for b in backends}  # jobs each backend is running for us
+        self._slot_freed = asyncio.Condition()
         self._money = asyncio.Lock()
         self.caps = B.Caps(
             total=config.max_total_cost if config.max_total_cost is not None else math.inf,
@@ -110,7 +111,7 @@ class Controller:
     async def _finish_cycle(self, cycle: int) -> None:
         # jobs of this cycle still running (after a resume): wait for them
         await asyncio.gather(
-            *(self._watch(j.job_id) for j in self.state.running if j.cycle == cycle)
+            *(self._reattach(j.job_id) for j in self.state.running if j.cycle == cycle)
         )
         observed = {"bytes": [a.archive_bytes for a in self._cycle_anchors(cycle)]}
         if any(observed.values()):
@@ -184,16 +185,43 @@ class Controller:
         return max((b.price_per_hour for b in self.backends.values()), default=0.0)
 
     # --- one job ------------------------------------------------------------------------------
-    def _backend_for(self) -> Backend:
-        """The backend on the loop's axis with the most free slots (ties: by name)."""
+    async def _take_slot(self, host: str | None = None) -> Backend:
+        """Wait until a backend on the loop's axis has a free slot and take it: the one with the
+        most free slots, ties by name. One shared queue, so a job waits for whichever host frees
+        up first rather than for the host it happened to be assigned. `host`: that one only."""
         on_axis = [b for b in self.backends.values() if b.runner_axis == self.config.runner_axis]
+        if host is not None:
+            on_axis = [self.backends[host]]
         if not on_axis:
             raise BackendError(f"no backend runs on axis {self.config.runner_axis}")
-        return max(sorted(on_axis, key=lambda b: b.name), key=lambda b: self._slots[b.name]._value)
+        async with self._slot_freed:
+            while True:
+                free = [b for b in sorted(on_axis, key=lambda b: b.name) if self._busy[b.name] < b.concurrency]  # fmt: skip
+                if free or host is not None:  # a reattached job already runs there: never wait
+                    chosen = max(free, key=lambda b: b.concurrency - self._busy[b.name]) if free else on_axis[0]  # fmt: skip
+                    self._busy[chosen.name] += 1
+                    return chosen
+                await self._slot_freed.wait()
+
+    async def _give_slot(self, backend: Backend) -> None:
+        async with self._slot_freed:
+            self._busy[backend.name] -= 1
+            self._slot_freed.notify_all()
+
+    async def _reattach(self, job_id: str) -> None:
+        """Watch a job dispatched before a restart; it holds its host's slot while it runs."""
+        backend = self.backends.get(self.state.jobs[job_id].host)
+        if backend is None:
+            return await self._watch(job_id)
+        await self._take_slot(backend.name)
+        try:
+            await self._watch(job_id)
+        finally:
+            await self._give_slot(backend)
 
     async def _run_job(self, cycle: int, cand: Candidate, attempt: int = 0) -> None:
-        backend = self._backend_for()
-        async with self._slots[backend.name]:
+        backend = await self._take_slot()
+        try:
             if self.stop_reason:
                 return
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
@@ -224,6 +252,8 @@ class Controller:
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
                             reserved=amount, spec=json.loads(spec.model_dump_json()))  # fmt: skip
             await self._watch(job_id)
+        finally:
+            await self._give_slot(backend)
         job = self.state.jobs[job_id]
         if job.state == "lost" and attempt < self.config.max_retries and not self.stop_reason:
             self.log(f"{job_id}: lost; retrying ({attempt + 1}/{self.config.max_retries})")
@@ -251,6 +281,8 @@ class Controller:
                     ):  # recorded but never submitted (or crashed in between)
                         status = await backend.submit(spec)
                     submitted = True
+                    if job.attempt:
+                        await self._cancel_orphans(job, backend)
                 else:
                     status = await backend.poll(job_id)
                 unreachable_since = None
@@ -287,6 +319,17 @@ class Controller:
                     why,
                 )
             await asyncio.sleep(self.config.poll_s)
+
+    async def _cancel_orphans(self, retry, backend: Backend) -> None:
+        """A lost job may still be running on a host that came back: once the retry reaches
+        that host, stop the earlier attempts there (best effort; they were settled as lost)."""
+        for j in list(self.state.jobs.values()):
+            if j.candidate_id == retry.candidate_id and j.cycle == retry.cycle and j.state == "lost" and j.host == backend.name:  # fmt: skip
+                try:
+                    status = await backend.cancel(j.job_id)
+                except BackendError:
+                    continue
+                self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
 
     async def _top_up(self, job_id: str) -> str:
         """Grow a running job's reservation (doubling, up to the per-job cap) while the caps allow;
