@@ -49,7 +49,7 @@ def format_report(report: dict) -> str:
 @app.command("check")
 def check_cmd(
     hosts_file: Annotated[
-        Path, typer.Option("--hosts", help="The hosts file ([[host]] tables).")
+        Path, typer.Option("--hosts", help="The hosts file (one \\[\\[host]] table per machine).")
     ] = Path("hosts.toml"),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
 ) -> None:
