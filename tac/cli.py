@@ -25,7 +25,7 @@ from tac.cli_options import (
     err,
     scorer_on,
 )
-from tac.control.cli import loop_cmd
+from tac.control.cli import loop_cmd, steer_cmd
 from tac.control.hosts_cli import app as hosts_app
 from tac.errors import TacError
 from tac.jobs.cli import app as job_app
@@ -51,6 +51,7 @@ app.add_typer(lossy_app, name="lossy")
 app.add_typer(search_app, name="search")
 app.add_typer(job_app, name="job")
 app.command("loop")(loop_cmd)
+app.command("steer")(steer_cmd)
 app.add_typer(hosts_app, name="hosts")
 
 

@@ -131,6 +131,11 @@ class CandidateParams(Record):
     hidden: int = Field(0, ge=0)
     bits: int = 8
 
+    def short(self) -> str:
+        """The setting in a few characters, for tables: `hevc 30 ×0.50 medium +dilated16/8`."""
+        base = f"{self.codec} {self.crf} ×{self.scale:.2f} {self.preset}"
+        return base + (f" +{self.filter}{self.hidden}/{self.bits}" if self.filter else "")
+
 
 class ScoreBand(Record):
     """A predicted score interval. Always an estimate: never shown as a measurement."""

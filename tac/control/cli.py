@@ -162,3 +162,46 @@ async def _run(run_dir: Path, config) -> dict:
         highlight=False,
     )  # fmt: skip
     return summary
+
+
+def steer_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="The run to steer.")],
+    command: Annotated[str, typer.Argument(help="pause, resume, stop, cancel or caps.")],
+    job_id: Annotated[str | None, typer.Argument(help="For cancel: the job to cancel.")] = None,
+    max_total_cost: Annotated[float | None, typer.Option(help="For caps: the new total cap.", min=0)] = None,
+    max_cost_per_cycle: Annotated[float | None, typer.Option(help="For caps: the new per-cycle cap.", min=0)] = None,
+    max_cost_per_job: Annotated[float | None, typer.Option(help="For caps: the new per-job cap.", min=0)] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the loop's acknowledgement.", min=0)] = 10.0,
+) -> None:  # fmt: skip
+    """Pause, resume or stop a running loop, cancel one of its jobs, or change its caps.
+
+    Appends a command to RUN_DIR/control.jsonl, which the loop reads every poll and acknowledges in its ledger; waits for that acknowledgement. Exit 1 if the loop rejected the command, 2 if it did not answer in time (is it running?).
+    """
+    from tac.control.ledger import LEDGER, read_events
+    from tac.control.steering import send
+
+    if not (run_dir / LEDGER).is_file():
+        raise TacError(f"{run_dir}: not a tac run directory (no {LEDGER})")
+    args: dict = {"job_id": job_id} if command == "cancel" else {}
+    if command == "caps":
+        given = {"max_total_cost": max_total_cost, "max_cost_per_cycle": max_cost_per_cycle, "max_cost_per_job": max_cost_per_job}  # fmt: skip
+        args = {k: v for k, v in given.items() if v is not None}
+    try:
+        entry = send(run_dir, command, **args)
+    except ValueError as exc:
+        raise TacError(f"tac steer {command}: {exc}") from None
+    deadline = time.monotonic() + wait
+    while True:
+        acks = [e for e in read_events(run_dir / LEDGER) if e.get("type") == "control" and e.get("id") == entry["id"]]  # fmt: skip
+        if acks:
+            ack = acks[-1]
+            if not ack["ok"]:
+                err.print(f"[red]rejected:[/] {escape(ack['detail'])}")
+                raise typer.Exit(1)
+            caps = ", ".join(f"{k} {'∞' if v is None else v}" for k, v in ack["caps"].items())
+            console.print(f"{command}: applied; {'paused' if ack['paused'] else 'dispatching'}; {caps}", highlight=False)  # fmt: skip
+            return
+        if time.monotonic() > deadline:
+            err.print(f"{command}: written to {run_dir}/control.jsonl but not acknowledged within {wait:g} s — the loop will apply it when it runs")  # fmt: skip
+            raise typer.Exit(2)
+        time.sleep(0.2)

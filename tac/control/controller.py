@@ -9,6 +9,7 @@ running, harvests those that finished while it was down, and never dispatches or
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import signal
@@ -24,6 +25,7 @@ from tac.control.backends.base import Backend, BackendError, JobStatus
 from tac.control.config import LoopConfig
 from tac.control.harvest import verify
 from tac.control.ledger import Ledger, RunState, load_state
+from tac.control.steering import CAPS, ControlReader, check
 from tac.records import Candidate, JobLimits, JobSpec, save_records
 from tac.search import Caps, CostModel, MetaLagrangianSearch, generate, preflight, rank
 from tac.search.generators import spread
@@ -31,6 +33,32 @@ from tac.search.refusals import CODES
 from tac.search.space import CandidateTable
 
 HEARTBEAT_S = 5.0
+_CAP_FIELDS = {"max_total_cost": "total", "max_cost_per_cycle": "per_cycle", "max_cost_per_job": "per_job"}  # fmt: skip
+
+
+def _shown(ranking, best: int = 40, per_refusal: int = 3) -> list[dict]:
+    """What a person watching the run gets to see of a ranking (tac-dash's candidates table): the
+    best rows, then a few of each refusal with its sentence, so every reason has an example."""
+    rows, seen = [int(i) for i in ranking.order[:best]], {}
+    for i in ranking.order[best:]:
+        code = int(ranking.ladder.code[i])
+        if code and seen.get(code, 0) < per_refusal:
+            seen[code] = seen.get(code, 0) + 1
+            rows.append(int(i))
+    position = {int(i): r for r, i in enumerate(ranking.order, 1)}
+    shown = []
+    for i in rows:
+        c = ranking.candidate(i)
+        shown.append({
+            "id": c.id, "rank": position[i], "params": c.params.short(), "bytes": c.predicted_bytes,
+            "band": [c.band.lo, c.band.mid, c.band.hi] if c.band else None,
+            "refusal": c.refusal.code if c.refusal else None, "reason": c.refusal.message if c.refusal else "",
+        })  # fmt: skip
+    return shown
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) else x
 
 
 class Controller:
@@ -49,6 +77,9 @@ class Controller:
         self.on_event = on_event
         self.stop_reason = ""
         self._interrupts = 0
+        self.paused = False  # steering: no new dispatches while set
+        self._cancel_running = False  # interrupted or stopped by request: cancel every running job
+        self._cancel_requested: set[str] = set()
         self._busy = {b.name: 0 for b in backends}  # jobs each backend is running for us
         self._slot_freed = asyncio.Condition()
         self._money = asyncio.Lock()
@@ -88,6 +119,9 @@ class Controller:
                 self._event("resumed", running=[j.job_id for j in self.state.running])
             if self.state.multipliers:
                 self.search.multipliers.update(self.state.multipliers)
+            self.paused = self.state.paused
+            self._set_caps(self.state.caps)  # as steering last left them
+            steering = asyncio.create_task(self._steer())
             while not self.stop_reason:
                 if self.state.cycle > self.state.cycles_finished:
                     await self._finish_cycle(self.state.cycle)  # resumed mid-cycle
@@ -98,11 +132,14 @@ class Controller:
                 await self._cycle(self.state.cycle + 1)
         finally:
             await self._shutdown()
+            if "steering" in locals():
+                steering.cancel()
         return self.state
 
     async def _cycle(self, cycle: int) -> None:
         self._event("cycle_started", cycle=cycle)
-        picks = self._plan(cycle)
+        await self._while_paused()
+        picks = self._plan(cycle) if not self.stop_reason else []
         if not picks and not self.stop_reason:
             self.stop_reason = "no eligible candidate left to evaluate"
         await asyncio.gather(*(self._run_job(cycle, c) for c in picks))
@@ -162,7 +199,8 @@ class Controller:
                 for p in picks
                 if p.band
             ]
-            self._event("ranked", cycle=cycle, n=len(table), eligible=ranking.eligible, refusals=counts, top=top)  # fmt: skip
+            self._event("ranked", cycle=cycle, n=len(table), eligible=ranking.eligible, refusals=counts,
+                        top=top, shown=_shown(ranking))  # fmt: skip
         if not picks:
             rows = spread(table, c.explore, exclude=taken)
             picks = [
@@ -233,6 +271,9 @@ class Controller:
                 predicted_cost=predicted, train_profile=self.config.train_profile,
                 host="local" if backend.name == "local" else backend.name, out_dir=backend.out_dir(job_id),
             )  # fmt: skip
+            await self._while_paused()
+            if self.stop_reason:
+                return
             failed = [ch for ch in preflight(spec) if not ch.ok]
             if failed:
                 self._event("refused", job_id=job_id, candidate=cand.id, reason="; ".join(ch.message for ch in failed))  # fmt: skip
@@ -251,6 +292,9 @@ class Controller:
                 self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
                             reserved=amount, spec=json.loads(spec.model_dump_json()))  # fmt: skip
+            atomic.write_json(
+                self._job_dir(job_id) / "spec.json", json.loads(spec.model_dump_json())
+            )
             await self._watch(job_id)
         finally:
             await self._give_slot(backend)
@@ -298,9 +342,11 @@ class Controller:
                 await asyncio.sleep(self.config.poll_s)
                 continue
             if status.final:
+                await self._mirror_log(job_id, backend, status.log_bytes)
                 return await self._settle(job_id, status, backend)
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
+                await self._mirror_log(job_id, backend, status.log_bytes)
                 last_beat = time.monotonic()
             over_cap = ""
             if B.must_cancel(
@@ -308,8 +354,9 @@ class Controller:
             ):
                 over_cap = await self._top_up(job_id)  # "" when the reservation could grow
             timed_out = status.wall_s > self.config.job_timeout_s
-            if over_cap or timed_out or self.stop_reason == "interrupted":
-                why = over_cap or ("timeout" if timed_out else "interrupted")
+            asked = job_id in self._cancel_requested
+            if over_cap or timed_out or asked or self._cancel_running:
+                why = over_cap or ("timeout" if timed_out else "cancelled by request" if asked else self.stop_reason)  # fmt: skip
                 self.log(f"{job_id}: cancelling ({why})")
                 status = await backend.cancel(job_id)
                 return self._finish(
@@ -345,6 +392,38 @@ class Controller:
             self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
         return ""
 
+    def _job_dir(self, job_id: str) -> Path:
+        """RUN_DIR/jobs/ID: the job's spec, mirrored log and fetched result, wherever it ran."""
+        path = self.run_dir / "jobs" / job_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def _mirror_log(self, job_id: str, backend: Backend, log_bytes: int) -> None:
+        """Copy what the job's log gained into RUN_DIR/jobs/ID/log, whatever host it runs on, so
+        that tac-dash (or `tail -f`) can follow it; a `log` event says how far and the last line."""
+        path = self._job_dir(job_id) / "log"
+        have = path.stat().st_size if path.exists() else 0
+        if log_bytes <= have:
+            return
+        chunks = []
+        try:
+            for _ in range(8):  # a bounded catch-up per poll; the rest comes next time
+                text = await backend.logs(job_id, have + sum(len(c) for c in chunks))
+                if not text:
+                    break
+                chunks.append(text.encode())
+                if have + sum(len(c) for c in chunks) >= log_bytes:
+                    break
+        except BackendError:
+            pass
+        if not chunks:
+            return
+        data = b"".join(chunks)
+        with open(path, "ab") as f:
+            f.write(data)
+        lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+        self._event("log", job_id=job_id, bytes=have + len(data), last=lines[-1][-200:] if lines else "")  # fmt: skip
+
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
         detail = ""
         if status.state == "failed":
@@ -357,7 +436,9 @@ class Controller:
             return
         spec = JobSpec.model_validate(self.state.jobs[job_id].spec)
         try:
-            anchor, reason = verify(spec, await backend.fetch(job_id))
+            fetched = await backend.fetch(job_id)
+            atomic.write_json(self._job_dir(job_id) / "result.json", fetched.result)
+            anchor, reason = verify(spec, fetched)
         except BackendError as exc:
             anchor, reason = None, f"could not fetch the result: {exc}"
         self._event("harvested", job_id=job_id, ok=anchor is not None, reason=reason)
@@ -368,6 +449,49 @@ class Controller:
         cost = B.metered(status.wall_s, price)
         self._event("finished", job_id=job_id, outcome=status.state, cost=cost, wall_s=status.wall_s, detail=detail)  # fmt: skip
         self._event("budget", spent=self.state.spent, reserved=self.state.reserved, total_cap=None if math.isinf(self.caps.total) else self.caps.total)  # fmt: skip
+
+    # --- steering (RUN_DIR/control.jsonl, see tac.control.steering) ---------------------------
+    async def _steer(self) -> None:
+        reader = ControlReader(self.run_dir)
+        while True:
+            for entry in reader.read():
+                self._apply_control(entry)
+            await asyncio.sleep(min(self.config.poll_s, 0.5))
+
+    def _apply_control(self, entry: dict) -> None:
+        cid = entry.get("id")
+        if not isinstance(cid, str) or cid in self.state.control_acked:
+            if not isinstance(cid, str):
+                self.log(f"{self.run_dir}/control.jsonl: ignored a line without an id")
+            return
+        command, problem = entry.get("command"), check(entry)
+        if not problem:
+            if command in ("pause", "resume"):
+                self.paused = command == "pause"
+            elif command == "stop":
+                if not self.stop_reason:
+                    self.stop_reason = "stopped by request"
+                self._cancel_running = True
+            elif command == "cancel":
+                if any(j.job_id == entry["job_id"] for j in self.state.running):
+                    self._cancel_requested.add(entry["job_id"])
+                else:
+                    problem = f"job {entry['job_id']} is not running"
+            elif command == "caps":
+                self._set_caps({name: entry[name] for name in CAPS if name in entry})
+        caps = {name: _finite(getattr(self.caps, field)) for name, field in _CAP_FIELDS.items()}
+        self._event("control", id=cid, command=command, ok=not problem, detail=problem,
+                    paused=self.paused, caps=caps, job_id=entry.get("job_id"))  # fmt: skip
+        if command == "stop" and not problem:
+            self._event("stopping", reason=self.stop_reason)
+
+    def _set_caps(self, caps: dict) -> None:
+        changes = {_CAP_FIELDS[k]: math.inf if v is None else float(v) for k, v in caps.items()}
+        self.caps = dataclasses.replace(self.caps, **changes)
+
+    async def _while_paused(self) -> None:
+        while self.paused and not self.stop_reason:
+            await asyncio.sleep(0.2)
 
     # --- stopping -----------------------------------------------------------------------------
     def _install_signals(self) -> None:
@@ -384,12 +508,13 @@ class Controller:
             raise KeyboardInterrupt  # a second Ctrl-C: stop at once; the ledger can resume
         self.log("stopping: cancelling running jobs (Ctrl-C again to stop at once)")
         self.stop_reason = "interrupted"
+        self._cancel_running = True
         self._event("stopping", reason="interrupted")
 
     async def _shutdown(self) -> None:
         if not self.stop_reason:
             self.stop_reason = "stopped"
-        if self.state.running and self.stop_reason == "interrupted":
+        if self.state.running and self._cancel_running:
             await asyncio.gather(
                 *(self._watch(j.job_id) for j in self.state.running), return_exceptions=True
             )

@@ -109,6 +109,10 @@ class RunState:
     best: list[float] = field(default_factory=list)  # best score after each finished cycle
     multipliers: dict[str, float] = field(default_factory=dict)
     paused: bool = False
+    caps: dict[str, float | None] = field(
+        default_factory=dict
+    )  # set by steering, over the config's
+    control_acked: set[str] = field(default_factory=set)  # control.jsonl ids already applied
     stop_reason: str = ""
     finished: bool = False
     refusals: dict[str, int] = field(default_factory=dict)  # last ranking's counts by code
@@ -167,6 +171,9 @@ class RunState:
                 self.best.append(e["best"])
         elif t == "control":
             self.paused = e.get("paused", self.paused)
+            self.caps = e.get("caps", self.caps) if e.get("ok") else self.caps
+            if e.get("id"):
+                self.control_acked.add(e["id"])
         elif t in ("converged", "stopping"):
             self.stop_reason = e.get("reason", t)
         elif t == "run_finished":

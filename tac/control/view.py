@@ -11,7 +11,7 @@ from rich.text import Text
 
 from tac.control.ledger import RunState
 
-QUIET = {"heartbeat", "budget", "reserved", "multipliers", "resumed"}
+QUIET = {"heartbeat", "log", "budget", "reserved", "multipliers", "resumed"}
 
 
 def event_line(e: dict) -> str | None:
@@ -48,6 +48,15 @@ def event_line(e: dict) -> str | None:
         )
     if t == "refused":
         return f"  refused {e['candidate']}: {e['reason']}"
+    if t == "control":
+        what = e["command"] + (f" {e['job_id']}" if e.get("job_id") else "")
+        return (
+            f"control: {what} "
+            + ("applied" if e["ok"] else f"rejected ({e['detail']})")
+            + (" — paused" if e.get("paused") else "")
+        )
+    if t == "orphan_cancelled":
+        return f"  cancelled {e['job_id']} (lost earlier, found running again)"
     if t in ("converged", "stopping"):
         return f"stopping: {e['reason']}"
     if t == "run_finished":
