@@ -1,0 +1,262 @@
+"""The tac-dash app: a thread worker tails the run's ledger into a `RunModel`; a 4 Hz timer
+redraws what changed (so a burst of events costs one redraw); keys steer the loop through its
+control file. Quitting the dashboard never touches the loop."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from tac.control import steering
+from tac.control.ledger import LEDGER
+from tui.model import LedgerTail, RunModel, load
+from tui.screens.caps import CapsScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.budget import BudgetGauges
+from tui.widgets.candidates import CandidatesTable
+from tui.widgets.header import RunHeader
+from tui.widgets.jobs import HostsPanel, JobsTable
+from tui.widgets.logtail import LogTail
+from tui.widgets.plots import BandPlot, FrontierPlot
+from tui.widgets.refusals import RefusalPanel
+from tui.widgets.timeline import Timeline
+
+TABS = ("candidates", "refusals", "jobs", "bands", "frontier", "timeline")
+LOG_TAIL_BYTES = 16 * 1024
+
+
+class DashApp(App):
+    CSS_PATH = "dash.tcss"
+    TITLE = "tac-dash"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("p", "pause", "Pause/resume"),
+        Binding("x", "stop", "Stop loop"),
+        Binding("c", "cancel_job", "Cancel job"),
+        Binding("b", "caps", "Caps"),
+        *(Binding(str(i), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS, 1)),
+    ]
+
+    def __init__(self, run_dir: str | os.PathLike, poll_s: float = 0.2, refresh_hz: float = 4.0):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.model = RunModel(self.run_dir)
+        self.tail = LedgerTail(self.run_dir / LEDGER)
+        self.poll_s, self.refresh_hz = poll_s, refresh_hz
+        self.pending: dict[str, str] = {}  # control id → command, until the loop acknowledges
+        self._drawn_version = -1
+        self._controls_seen = 0
+        self._log_job: str | None = None  # the job whose log the worker follows
+        self.redraws = 0  # for benchmarks and tests: how many redraws the events cost
+
+    # --- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        yield BudgetGauges(id="budget")
+        with TabbedContent(initial="candidates"):
+            with TabPane("1 candidates", id="candidates"):
+                yield CandidatesTable(id="candidates-table")
+                yield Static(id="candidate-reason")
+            with TabPane("2 refusals", id="refusals"):
+                yield RefusalPanel(id="refusal-panel")
+            with TabPane("3 jobs", id="jobs"):
+                yield HostsPanel(id="hosts")
+                yield JobsTable(id="jobs-table")
+                yield LogTail(id="log-tail", max_lines=2000)
+            with TabPane("4 bands", id="bands"):
+                yield BandPlot(id="band-plot")
+            with TabPane("5 frontier", id="frontier"):
+                yield FrontierPlot(id="frontier-plot")
+            with TabPane("6 timeline", id="timeline"):
+                yield Timeline(id="timeline-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"tac-dash {self.run_dir}"
+        self.query_one(LogTail).start(None, "")
+        self.tail_ledger()
+        self.set_interval(1 / self.refresh_hz, self.redraw)
+
+    # --- reading (a thread: file I/O and the fold never block the UI) -----------------------
+    @work(thread=True, exclusive=True, group="tail")
+    def tail_ledger(self) -> None:
+        worker = get_current_worker()
+        log_job, log_offset = None, 0
+        while not worker.is_cancelled:
+            load(self.model, self.tail)
+            job = self._log_job
+            if job != log_job:
+                log_job, log_offset = job, self._read_log_start(job)
+            elif job is not None:
+                log_offset = self._read_log_more(job, log_offset)
+            time.sleep(self.poll_s)
+
+    def _log_path(self, job_id: str) -> Path:
+        return self.run_dir / "jobs" / job_id / "log"
+
+    def _read_log_start(self, job_id: str | None) -> int:
+        text, end = "", 0
+        if job_id is not None:
+            try:
+                with open(self._log_path(job_id), "rb") as f:
+                    end = f.seek(0, os.SEEK_END)
+                    f.seek(max(0, end - LOG_TAIL_BYTES))
+                    text = f.read(end).decode("utf-8", "replace")
+            except OSError:
+                pass
+        self.call_from_thread(self.query_one(LogTail).start, job_id, text)
+        return end
+
+    def _read_log_more(self, job_id: str, offset: int) -> int:
+        try:
+            with open(self._log_path(job_id), "rb") as f:
+                f.seek(offset)
+                data = f.read(LOG_TAIL_BYTES)
+        except OSError:
+            return offset
+        if data:
+            self.call_from_thread(self.query_one(LogTail).more, job_id, data.decode("utf-8", "replace"))  # fmt: skip
+        return offset + len(data)
+
+    # --- drawing (the UI thread, at most refresh_hz times a second) --------------------------
+    def redraw(self, force: bool = False) -> None:
+        if self.model.version == self._drawn_version and not force:
+            return
+        with self.model.lock:
+            self._drawn_version = self.model.version
+            self.redraws += 1
+            m = self.model
+            self.query_one(RunHeader).show(m, self._pending_text())
+            self.query_one(BudgetGauges).show(m)
+            table = self.query_one(CandidatesTable)
+            table.sync(list(m.candidates.values()))
+            self.query_one(JobsTable).sync(m)
+            self.query_one(HostsPanel).show(m)
+            self._draw_selected(table)
+            active = self.query_one(TabbedContent).active
+            if active == "bands":
+                self.query_one(BandPlot).show(m)
+            elif active == "frontier":
+                self.query_one(FrontierPlot).show(m)
+            self.query_one(Timeline).show(m)
+            self._acknowledge(m.controls)
+
+    def _draw_selected(self, table: CandidatesTable) -> None:
+        row = table.selected
+        self.query_one(RefusalPanel).show(self.model, row)
+        t = Text(no_wrap=False)
+        if row is not None:
+            t.append(f"{row.id}  ", "bold")
+            if row.refusal:
+                t.append(f"refused: {row.reason}", "red")
+            elif row.status == "explore":
+                t.append(f"exploration: {row.reason}", "magenta")
+            elif row.band is not None:
+                t.append(f"band {row.band[0]:.3f}–{row.band[2]:.3f} (estimate)")
+                if row.score is not None:
+                    inside = row.band[0] <= row.score <= row.band[2]
+                    t.append(f"; measured {row.score:.4f} ", "bold")
+                    t.append("inside" if inside else "outside", "green" if inside else "red")
+        self.query_one("#candidate-reason", Static).update(t)
+
+    def _pending_text(self) -> str:
+        return ", ".join(self.pending.values())
+
+    def _acknowledge(self, controls: list[dict]) -> None:
+        for e in controls[self._controls_seen :]:
+            command = self.pending.pop(e.get("id"), None)
+            if command is None:
+                continue  # someone else's command (tac steer)
+            if e.get("ok"):
+                self.notify(f"{command}: applied by the loop", timeout=3)
+            else:
+                self.notify(f"{command}: rejected — {e.get('detail')}", severity="error", timeout=6)
+        self._controls_seen = len(controls)
+        self.query_one(RunHeader).show(self.model, self._pending_text())
+
+    # --- reacting -------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#candidates-table")
+    def _candidate_highlighted(self) -> None:
+        with self.model.lock:
+            self._draw_selected(self.query_one(CandidatesTable))
+
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _job_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._log_job = str(event.row_key.value)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.redraw(force=True)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # --- steering ---------------------------------------------------------------------------
+    def _steerable(self) -> bool:
+        status = self.model.status()
+        if status in ("finished", "vanished", "waiting"):
+            self.notify(f"the run is {status}: nothing to steer", severity="warning")
+            return False
+        return True
+
+    def _send(self, command: str, **args) -> None:
+        try:
+            entry = steering.send(self.run_dir, command, **args)
+        except (OSError, ValueError) as exc:
+            self.notify(f"{command}: could not write {self.run_dir / steering.CONTROL}: {exc}", severity="error")  # fmt: skip
+            return
+        label = command + (f" {args['job_id']}" if "job_id" in args else "")
+        self.pending[entry["id"]] = label
+        self.query_one(RunHeader).show(self.model, self._pending_text())
+
+    def action_pause(self) -> None:
+        if self._steerable():
+            self._send("resume" if self.model.state.paused else "pause")
+
+    def action_stop(self) -> None:
+        if not self._steerable():
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send("stop")
+
+        self.push_screen(ConfirmScreen("Stop the loop? Running jobs are cancelled."), answered)
+
+    def action_cancel_job(self) -> None:
+        if not self._steerable():
+            return
+        job_id = self.query_one(JobsTable).selected
+        job = self.model.state.jobs.get(job_id) if job_id else None
+        if job is None or job.finished:
+            self.notify("select a running job in the jobs tab (3) first", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send("cancel", job_id=job_id)
+
+        self.push_screen(ConfirmScreen(f"Cancel job {job_id}?"), answered)
+
+    def action_caps(self) -> None:
+        if not self._steerable():
+            return
+
+        def answered(changes: dict | None) -> None:
+            if changes:
+                self._send("caps", **changes)
+
+        self.push_screen(CapsScreen(self.model.caps()), answered)

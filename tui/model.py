@@ -1,0 +1,311 @@
+"""What the dashboard knows about a run: the ledger, tailed and folded into rows for the views.
+
+Pure Python, no Textual: a thread worker owns a `RunModel`, feeds it new events and the app reads
+it under the model's lock. The loop's own fold (`tac.control.ledger.RunState`) stays the truth for
+jobs, spend and anchors; this module adds what only a watcher needs — candidate rows keyed by id,
+band-vs-measured pairs, the cycle timeline, per-host counts and the last log line of each job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tac.control.ledger import LEDGER, RunState
+
+# Candidate status, in the order a candidate moves through them.
+FINAL_OUTCOMES = ("ok", "failed", "lost", "cancelled")
+FEED_BATCH = 5000  # events folded per hold of the model's lock
+
+
+class LedgerTail:
+    """Complete new lines of a ledger since the last read.
+
+    A torn last line (the writer is mid-append, or was killed there) is left for the next read;
+    a line that is not JSON is skipped and counted instead of stopping the dashboard; a file that
+    shrank (rewritten from scratch) restarts the tail.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.offset = 0
+        self.skipped = 0
+
+    def read(self, max_bytes: int = 64 << 20) -> tuple[list[dict], bool]:
+        """(new events, restarted). Raises FileNotFoundError when the ledger is gone."""
+        size = self.path.stat().st_size
+        restarted = size < self.offset
+        if restarted:
+            self.offset = 0
+        if size == self.offset:
+            return [], restarted
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(max_bytes)
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        events = []
+        for line in data[:end].splitlines():
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                self.skipped += 1
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+            else:
+                self.skipped += 1
+        return events, restarted
+
+
+@dataclass
+class CandidateRow:
+    id: str
+    params: str = ""
+    rank: int | None = None
+    band: tuple[float, float, float] | None = None  # predicted lo, mid, hi (an estimate)
+    band_at_dispatch: tuple[float, float, float] | None = (
+        None  # what was predicted before measuring
+    )
+    bytes: int | None = None  # predicted, until measured
+    bytes_measured: bool = False
+    status: str = (
+        "ranked"  # eligible | refused | explore | dispatched | running | ok | … | anchored
+    )
+    score: float | None = None  # measured, only from a harvested anchor
+    refusal: str | None = None
+    reason: str = ""
+    job_id: str | None = None
+    cycle: int | None = None
+
+
+@dataclass
+class CycleRow:
+    cycle: int
+    started: float | None = None
+    finished: float | None = None
+    jobs: int = 0
+    best: float | None = None
+    exploring: bool = False
+
+
+@dataclass
+class RunModel:
+    """The run as the dashboard shows it. Mutated only by `feed`, under `lock`."""
+
+    run_dir: Path
+    state: RunState = field(default_factory=RunState)
+    candidates: dict[str, CandidateRow] = field(default_factory=dict)
+    cycles: dict[int, CycleRow] = field(default_factory=dict)
+    last_log: dict[str, str] = field(default_factory=dict)  # job id → last log line
+    log_bytes: dict[str, int] = field(default_factory=dict)
+    controls: list[dict] = field(default_factory=list)  # acknowledged control events, in order
+    events: int = 0
+    skipped: int = 0  # events the fold could not use (malformed known types)
+    skipped_lines: int = 0  # ledger lines that were not JSON
+    last_ts: float | None = None
+    vanished: str = ""  # why the run directory cannot be read, when it cannot
+    version: int = 0  # bumped by every change: the app redraws only when it moved
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def config(self) -> dict:
+        return self.state.config
+
+    def caps(self) -> dict[str, float | None]:
+        """Total, per-cycle and per-job caps as the loop now applies them (steering wins)."""
+        c = self.state.config
+        base = {k: c.get(k) for k in ("max_total_cost", "max_cost_per_cycle", "max_cost_per_job")}
+        return base | self.state.caps
+
+    @property
+    def weights_official(self) -> bool:
+        return str(self.state.config.get("weights", "")).startswith("official")
+
+    def status(self) -> str:
+        if self.vanished:
+            return "vanished"
+        if not self.state.run_id:
+            return "waiting"
+        if self.state.finished:
+            return "finished"
+        if self.state.stop_reason:
+            return "stopping"
+        return "paused" if self.state.paused else "running"
+
+    def best(self) -> float | None:
+        return min((a.score for a in self.state.anchors if a.kind == "lossy"), default=None)
+
+    # --- feeding --------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.state, self.candidates, self.cycles = RunState(), {}, {}
+        self.last_log, self.log_bytes, self.controls = {}, {}, []
+        self.events = self.skipped = 0
+        self.last_ts = None
+
+    def feed(self, events: list[dict]) -> None:
+        for e in events:
+            try:
+                self.state.apply(e)
+                self._apply(e)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self.skipped += 1  # a known type with a shape this version does not understand
+            self.events += 1
+            self.last_ts = e.get("ts", self.last_ts)
+        if events:
+            self.version += 1
+
+    def _row(self, cid: str) -> CandidateRow:
+        row = self.candidates.get(cid)
+        if row is None:
+            row = self.candidates[cid] = CandidateRow(cid)
+        return row
+
+    def _apply(self, e: dict) -> None:
+        t = e.get("type")
+        if t == "cycle_started":
+            self.cycles[e["cycle"]] = CycleRow(e["cycle"], started=e.get("ts"))
+        elif t == "cycle_finished":
+            row = self.cycles.setdefault(e["cycle"], CycleRow(e["cycle"]))
+            row.finished, row.best = e.get("ts"), e.get("best")
+        elif t == "ranked":
+            for row in self.candidates.values():
+                row.rank = None  # only the latest ranking has ranks
+            for r in e.get("shown", []):
+                row = self._row(r["id"])
+                row.rank, row.params = r.get("rank"), r.get("params", row.params)
+                row.band = tuple(r["band"]) if r.get("band") else None
+                if not row.bytes_measured:
+                    row.bytes = r.get("bytes")
+                row.refusal, row.reason = r.get("refusal"), r.get("reason", "")
+                if row.job_id is None:
+                    row.status = "refused" if row.refusal else "eligible"
+        elif t == "exploring":
+            for cid in e.get("ids", []):
+                row = self._row(cid)
+                if row.job_id is None:
+                    row.status, row.reason = "explore", e.get("reason", "")
+            if e.get("cycle") in self.cycles:
+                self.cycles[e["cycle"]].exploring = True
+        elif t == "dispatched":
+            job = self.state.jobs[e["job_id"]]
+            row = self._row(job.candidate_id)
+            cand = e["spec"]["candidate"]
+            row.params = row.params or _short(cand["params"])
+            if cand.get("band"):  # the band the pick was made on
+                b = cand["band"]
+                row.band = row.band_at_dispatch = (b["lo"], b["mid"], b["hi"])
+            elif cand.get("purpose") != "explore":
+                row.band_at_dispatch = row.band
+            row.status, row.job_id, row.cycle = "dispatched", e["job_id"], e["cycle"]
+            if e["cycle"] in self.cycles:
+                self.cycles[e["cycle"]].jobs += 1
+        elif t == "heartbeat":
+            self._job_row(e["job_id"], e.get("state", "running"))
+        elif t == "finished":
+            self._job_row(e["job_id"], e["outcome"])
+        elif t == "harvested" and not e.get("ok"):
+            self._job_row(e["job_id"], "rejected")
+        elif t == "anchor_added":
+            a = e["anchor"]
+            row = self._row(a["id"])
+            row.score, row.bytes, row.bytes_measured, row.status = a["score"], a["archive_bytes"], True, "anchored"  # fmt: skip
+            if not row.params and a.get("params"):
+                row.params = _short(a["params"])
+        elif t == "log":
+            self.last_log[e["job_id"]] = e.get("last", "")
+            self.log_bytes[e["job_id"]] = e.get("bytes", 0)
+        elif t == "control":
+            self.controls.append(e)
+
+    def _job_row(self, job_id: str, status: str) -> None:
+        job = self.state.jobs.get(job_id)
+        if job is None:
+            return
+        row = self._row(job.candidate_id)
+        if row.job_id == job_id and row.status != "anchored":
+            row.status = status
+
+    # --- derived views ----------------------------------------------------------------------
+    def bands_vs_measured(self) -> list[tuple[int, str, float, float, float, float | None]]:
+        """(cycle, id, lo, mid, hi, measured) for every candidate dispatched with a band: the
+        prediction made before the measurement, never one made after it."""
+        out = []
+        for row in self.candidates.values():
+            if row.cycle is not None and row.band_at_dispatch is not None:
+                out.append((row.cycle, row.id, *row.band_at_dispatch, row.score))
+        return sorted(out)
+
+    def frontier(self) -> tuple[list[tuple[int, float, str]], list[tuple[int, float]]]:
+        """Every lossy anchor as (bytes, score, id), and the bytes-vs-score Pareto frontier."""
+        points = sorted((a.archive_bytes, a.score, a.id) for a in self.state.anchors if a.kind == "lossy")  # fmt: skip
+        front, best = [], float("inf")
+        for nbytes, score, _ in points:
+            if score < best:
+                best = score
+                front.append((nbytes, score))
+        return points, front
+
+    def hosts(self) -> list[tuple[str, int, int, float]]:
+        """(host, running, finished, spent) per host that has had a job."""
+        acc: dict[str, list] = {}
+        for job in self.state.jobs.values():
+            h = acc.setdefault(job.host, [0, 0, 0.0])
+            if job.finished:
+                h[1] += 1
+                h[2] += job.cost or 0.0
+            else:
+                h[0] += 1
+        return [(name, *v) for name, v in sorted(acc.items())]
+
+    def cycle_committed(self, cycle: int) -> tuple[float, float]:
+        """(spent, reserved) of one cycle."""
+        reserved = sum(j.reserved for j in self.state.running if j.cycle == cycle)
+        return self.state.cycle_spent.get(cycle, 0.0), reserved
+
+
+def _short(params: dict) -> str:
+    from tac.records import CandidateParams
+
+    return CandidateParams.model_validate(params).short()
+
+
+def newest_run(root: str | os.PathLike = "runs") -> Path | None:
+    """The run under `root` whose ledger changed last."""
+    ledgers = sorted(Path(root).glob(f"*/{LEDGER}"), key=lambda p: p.stat().st_mtime)
+    return ledgers[-1].parent if ledgers else None
+
+
+def load(model: RunModel, tail: LedgerTail) -> bool:
+    """Read what is new into the model; True if anything changed. Never raises for a run
+    directory that vanished or a ledger that is not there yet: the model says so instead."""
+    try:
+        events, restarted = tail.read()
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            why = "" if model.run_dir.is_dir() else f"{model.run_dir} is gone"
+        else:
+            why = f"{tail.path}: {exc.strerror or exc}"
+        with model.lock:
+            changed = why != model.vanished
+            model.vanished = why
+            model.version += changed
+        return changed
+    with model.lock:
+        was = model.vanished
+        model.vanished = ""
+        if restarted:
+            model.reset()
+        model.skipped_lines = tail.skipped
+        if was:
+            model.version += 1
+    # a long backlog is folded in slices so the app can draw between them
+    for start in range(0, len(events), FEED_BATCH):
+        with model.lock:
+            model.feed(events[start : start + FEED_BATCH])
+    return bool(events) or restarted or bool(was)

@@ -1,0 +1,1 @@
+"""Modal screens: help, changing caps, confirming stop and cancel."""
