@@ -1,5 +1,6 @@
 """What each entry point must not import: the host verbs run on every remote poll and must start
-fast (no torch, no codecs); the controller runs headless (no Textual)."""
+fast (no torch, no codecs); the controller runs headless (no Textual); the dashboard runs on a
+laptop or over SSH next to nothing but the run directory (no torch, no codecs)."""
 
 import subprocess
 import sys
@@ -16,6 +17,9 @@ HEAVY = ("torch", "av", "textual")
         ("tac.jobs.worker", HEAVY),
         ("tac.control.controller", HEAVY),
         ("tac.control.backends.ssh", HEAVY),
+        ("tac.control.synthetic", HEAVY),
+        ("tui.app", ("torch", "av")),  # the dashboard: Textual, never the networks or codecs
+        ("tui.cli", ("torch", "av", "textual")),  # --help and errors before the app starts
     ],
 )
 def test_module_imports_stay_light(module, forbidden):

@@ -37,13 +37,15 @@ LOG_TAIL_BYTES = 16 * 1024
 class DashApp(App):
     CSS_PATH = "dash.tcss"
     TITLE = "tac-dash"
+    ENABLE_COMMAND_PALETTE = False  # every action has its key, and the footer needs the room
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
-        Binding("p", "pause", "Pause/resume"),
-        Binding("x", "stop", "Stop loop"),
+        Binding("p", "pause", "Pause"),  # resumes when paused
+        Binding("x", "stop", "Stop"),
         Binding("c", "cancel_job", "Cancel job"),
         Binding("b", "caps", "Caps"),
+        Binding("s", "sort", "Sort"),
         *(Binding(str(i), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS, 1)),
     ]
 
@@ -84,6 +86,7 @@ class DashApp(App):
     def on_mount(self) -> None:
         self.title = f"tac-dash {self.run_dir}"
         self.query_one(LogTail).start(None, "")
+        self.query_one(CandidatesTable).focus()
         self.tail_ledger()
         self.set_interval(1 / self.refresh_hz, self.redraw)
 
@@ -200,6 +203,13 @@ class DashApp(App):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        focus = {"candidates": CandidatesTable, "jobs": JobsTable}.get(tab)
+        if focus is not None:
+            self.query_one(focus).focus()
+
+    def action_sort(self) -> None:
+        self.action_show_tab("candidates")
+        self.query_one(CandidatesTable).action_cycle_sort()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -42,8 +42,6 @@ def sort_value(row: CandidateRow, column: str):
 
 
 class CandidatesTable(DataTable):
-    BINDINGS = [("s", "cycle_sort", "Sort")]
-
     def __init__(self, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.rows_by_id: dict[str, CandidateRow] = {}
