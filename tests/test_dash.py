@@ -268,7 +268,11 @@ def _snapshot_app(tmp_path: Path) -> DashApp:
     return DashApp(tmp_path / "synthetic-run", poll_s=0.05)
 
 
-@pytest.mark.parametrize("tab, size", [("1", (80, 24)), ("2", (80, 24)), ("3", (80, 24)), ("4", (80, 24)), ("1", (120, 36))])  # fmt: skip
+@pytest.mark.parametrize(
+    "tab, size",
+    [("1", (80, 24)), ("2", (80, 24)), ("3", (80, 24)), ("4", (80, 24)), ("1", (120, 36))],
+    ids=["candidates-80x24", "refusals-80x24", "jobs-80x24", "bands-80x24", "candidates-120x36"],
+)
 def test_snapshot(snap_compare, tmp_path, tab, size):
     app = _snapshot_app(tmp_path)
 
