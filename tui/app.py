@@ -176,6 +176,8 @@ class DashApp(App):
         return ", ".join(self.pending.values())
 
     def _acknowledge(self, controls: list[dict]) -> None:
+        if len(controls) < self._controls_seen:  # the ledger was rewritten: start over
+            self._controls_seen = 0
         for e in controls[self._controls_seen :]:
             command = self.pending.pop(e.get("id"), None)
             if command is None:

@@ -42,5 +42,7 @@ def can_run(amount: float, price_per_hour: float, poll_s: float) -> bool:
 
 
 def must_cancel(wall_s: float, price_per_hour: float, reserved: float, poll_s: float) -> bool:
-    """True when the next poll could find the job over its reservation: cancel it now."""
+    """True when the next poll could find the job over its reservation: cancel it now.
+    `poll_s`: the interval between two observations of the job (the controller passes the
+    longest it has seen, not the configured one, so a slow poll cannot outrun the cap)."""
     return price_per_hour > 0 and metered(wall_s + 2 * poll_s, price_per_hour) >= reserved

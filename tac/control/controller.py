@@ -316,6 +316,9 @@ class Controller:
                 f"host {job.host} is not configured any more",
             )
         unreachable_since, last_beat, submitted = None, 0.0, False
+        # the longest time seen between two polls of this job: budget look-ahead uses it, so a
+        # slow host or a busy machine cancels earlier instead of letting a job pass its cap
+        gap, last_poll = self.config.poll_s, None
         while True:
             try:
                 if not submitted:
@@ -330,6 +333,9 @@ class Controller:
                 else:
                     status = await backend.poll(job_id)
                 unreachable_since = None
+                now = time.monotonic()
+                gap = max(gap, now - last_poll) if last_poll is not None else gap
+                last_poll = now
             except BackendError as exc:
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > self.config.lost_after_s:
@@ -344,15 +350,7 @@ class Controller:
             if status.final:
                 await self._mirror_log(job_id, backend, status.log_bytes)
                 return await self._settle(job_id, status, backend)
-            if time.monotonic() - last_beat > HEARTBEAT_S:
-                self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
-                await self._mirror_log(job_id, backend, status.log_bytes)
-                last_beat = time.monotonic()
-            over_cap = ""
-            if B.must_cancel(
-                status.wall_s, backend.price_per_hour, job.reserved, self.config.poll_s
-            ):
-                over_cap = await self._top_up(job_id)  # "" when the reservation could grow
+            over_cap = await self._top_up(job_id, status.wall_s, backend.price_per_hour, gap)
             timed_out = status.wall_s > self.config.job_timeout_s
             asked = job_id in self._cancel_requested
             if over_cap or timed_out or asked or self._cancel_running:
@@ -365,6 +363,12 @@ class Controller:
                     backend.price_per_hour,
                     why,
                 )
+            if (
+                time.monotonic() - last_beat > HEARTBEAT_S
+            ):  # after the cap check: never delays a cancel
+                self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
+                await self._mirror_log(job_id, backend, status.log_bytes)
+                last_beat = time.monotonic()
             await asyncio.sleep(self.config.poll_s)
 
     async def _cancel_orphans(self, retry, backend: Backend) -> None:
@@ -378,18 +382,20 @@ class Controller:
                     continue
                 self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
 
-    async def _top_up(self, job_id: str) -> str:
-        """Grow a running job's reservation (doubling, up to the per-job cap) while the caps allow;
-        "" if it may go on, else why it must be cancelled."""
+    async def _top_up(self, job_id: str, wall_s: float, price: float, gap: float) -> str:
+        """Keep a running job's reservation ahead of its metered cost by at least two polls
+        (`gap`: the longest interval seen between them), doubling it up to the per-job cap while
+        the caps allow. "" if the job may go on, else why it must be cancelled now."""
         job = self.state.jobs[job_id]
-        if job.reserved >= self.caps.per_job:
-            return "per-job cost cap"
-        async with self._money:
-            extra = min(max(job.reserved, 1e-6), self.caps.per_job - job.reserved)
-            committed = self.state.cycle_spent.get(job.cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == job.cycle)  # fmt: skip
-            if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
-                return "the total or per-cycle cost cap"
-            self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
+        while B.must_cancel(wall_s, price, job.reserved, gap):
+            if job.reserved >= self.caps.per_job - 1e-12:
+                return "per-job cost cap"
+            async with self._money:
+                extra = min(max(job.reserved, 1e-6), self.caps.per_job - job.reserved)
+                committed = self.state.cycle_spent.get(job.cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == job.cycle)  # fmt: skip
+                if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
+                    return "the total or per-cycle cost cap"
+                self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
         return ""
 
     def _job_dir(self, job_id: str) -> Path:
