@@ -173,6 +173,25 @@ def test_sorting_by_header_and_key(tmp_path):
     run_app(app, scenario)
 
 
+def test_every_tab_key_shows_its_tab_from_any_other(tmp_path):
+    from textual.widgets import TabbedContent
+
+    from tui.app import TABS
+
+    mid_run(tmp_path)
+    app = DashApp(tmp_path, poll_s=0.05)
+
+    async def scenario(pilot):
+        await settled(app, pilot)
+        shown = []
+        for key in "3645621":  # from a focused table to a pane without one, and back
+            await pilot.press(key)
+            shown.append(app.query_one(TabbedContent).active)
+        return shown
+
+    assert run_app(app, scenario) == [TABS[int(k) - 1] for k in "3645621"]
+
+
 def test_a_vanished_run_directory_is_shown_not_fatal(tmp_path):
     run_dir = tmp_path / "run"
     mid_run(run_dir)

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
 from tac.control import steering
@@ -157,19 +157,25 @@ class DashApp(App):
     def _draw_selected(self, table: CandidatesTable) -> None:
         row = table.selected
         self.query_one(RefusalPanel).show(self.model, row)
-        t = Text(no_wrap=False)
+        t = Text()
         if row is not None:
             t.append(f"{row.id}  ", "bold")
-            if row.refusal:
-                t.append(f"refused: {row.reason}", "red")
-            elif row.status == "explore":
-                t.append(f"exploration: {row.reason}", "magenta")
-            elif row.band is not None:
-                t.append(f"band {row.band[0]:.3f}–{row.band[2]:.3f} (estimate)")
-                if row.score is not None:
-                    inside = row.band[0] <= row.score <= row.band[2]
-                    t.append(f"; measured {row.score:.4f} ", "bold")
+            if row.score is not None:
+                t.append(f"measured {row.score:.4f}", "bold")
+                if row.band_at_dispatch is not None:
+                    lo, _, hi = row.band_at_dispatch
+                    inside = lo <= row.score <= hi
+                    t.append(f", predicted {lo:.3f}–{hi:.3f} before: ")
                     t.append("inside" if inside else "outside", "green" if inside else "red")
+                t.append("  ")
+            elif row.job_id is not None:
+                t.append(f"{row.status} (job {row.job_id})  ")
+            if row.refusal:
+                t.append(("now refused: " if row.job_id else "refused: ") + row.reason, "red")
+            elif row.status == "explore":
+                t.append(f"exploration pick: {row.reason}", "magenta")
+            elif row.band is not None and row.score is None:
+                t.append(f"band {row.band[0]:.3f}–{row.band[2]:.3f} (estimate)")
         self.query_one("#candidate-reason", Static).update(t)
 
     def _pending_text(self) -> str:
@@ -204,10 +210,12 @@ class DashApp(App):
         self.redraw(force=True)
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        # focus must move into the shown tab: a focused widget left in a hidden pane would
+        # re-activate its own pane. Tabs without a table take the tab bar (← → switch tabs).
         focus = {"candidates": CandidatesTable, "jobs": JobsTable}.get(tab)
-        if focus is not None:
-            self.query_one(focus).focus()
+        (self.query_one(focus) if focus else tabs.query_one(Tabs)).focus()
 
     def action_sort(self) -> None:
         self.action_show_tab("candidates")

@@ -186,8 +186,10 @@ class RunModel:
                 if row.job_id is None:
                     row.status = "refused" if row.refusal else "eligible"
         elif t == "exploring":
-            for cid in e.get("ids", []):
+            ids = e.get("ids", [])
+            for cid, params in zip(ids, e.get("params") or [""] * len(ids), strict=False):
                 row = self._row(cid)
+                row.params = row.params or params
                 if row.job_id is None:
                     row.status, row.reason = "explore", e.get("reason", "")
             if e.get("cycle") in self.cycles:

@@ -209,7 +209,7 @@ class Controller:
                 for i in rows
             ]  # fmt: skip
             if picks:
-                self._event("exploring", cycle=cycle, ids=[p.id for p in picks],
+                self._event("exploring", cycle=cycle, ids=[p.id for p in picks], params=[p.params.short() for p in picks],
                             reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
         return picks
 

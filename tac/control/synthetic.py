@@ -87,7 +87,7 @@ class SyntheticRun:
 
     def explore(self, crfs: list[int]) -> list[str]:
         ids = [params_id(self.params(c)) for c in crfs]
-        self.emit("exploring", cycle=self.cycle, ids=ids, reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
+        self.emit("exploring", cycle=self.cycle, ids=ids, params=[self.params(c).short() for c in crfs], reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
         return ids
 
     def dispatch(self, crf: int, host: str = "local", scale: float = 0.5, reserved: float = 0.05) -> str:  # fmt: skip

@@ -65,7 +65,7 @@ class CandidatesTable(DataTable):
             elif old != new:
                 for (key, _), a, b in zip(COLUMNS, old, new, strict=True):
                     if a != b:
-                        self.update_cell(row.id, key, b)
+                        self.update_cell(row.id, key, b, update_width=True)
                         changed = changed or key == self.sort_column
             self._drawn[row.id] = new
         if changed:

@@ -41,7 +41,7 @@ class JobsTable(DataTable):
             elif old != new:
                 for (key, _), a, b in zip(COLUMNS, old, new, strict=True):
                     if a != b:
-                        self.update_cell(job.job_id, key, b)
+                        self.update_cell(job.job_id, key, b, update_width=True)
             self._drawn[job.job_id] = new
 
     @property

@@ -8,10 +8,12 @@ from textual.widgets import Log
 
 class LogTail(Log):
     job_id: str | None = None
+    placeholder = True  # showing a hint, not the log: the first real text replaces it
 
     def start(self, job_id: str | None, text: str) -> None:
         self.job_id = job_id
         self.clear()
+        self.placeholder = not text
         if job_id is None:
             self.write_line("select a job to follow its log")
         elif not text:
@@ -20,5 +22,9 @@ class LogTail(Log):
             self.write(text)
 
     def more(self, job_id: str, text: str) -> None:
-        if job_id == self.job_id and text:
-            self.write(text)
+        if job_id != self.job_id or not text:
+            return
+        if self.placeholder:
+            self.clear()
+            self.placeholder = False
+        self.write(text)

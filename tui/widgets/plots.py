@@ -7,26 +7,33 @@ from textual_plotext import PlotextPlot
 from tui.model import RunModel
 
 
-class BandPlot(PlotextPlot):
+class _Plot(PlotextPlot):
+    drawn: tuple | None = None  # the data last drawn: plotting again only when it changed
+
+    def begin(self, data: tuple, title: str, empty: str) -> bool:
+        """Start a fresh figure for `data`; False when there is nothing new or nothing to draw."""
+        if data == self.drawn:
+            return False
+        self.drawn = data
+        self.plt.clear_data()
+        self.plt.clear_figure()
+        self.plt.title(title if data else empty)
+        if not data:
+            self.refresh()
+        return bool(data)
+
+
+class BandPlot(_Plot):
     """Each dispatched candidate that had a band: its predicted interval (a vertical bar), its
     predicted mid (·) and, once measured, its exact score (×); x is the dispatch order."""
 
-    drawn: tuple = ()
-
     def show(self, model: RunModel) -> None:
-        rows = model.bands_vs_measured()
-        if rows == self.drawn:
+        rows = tuple(model.bands_vs_measured())
+        title = "predicted band (est.) vs measured score"
+        if not self.begin(rows, title, "no banded candidate dispatched yet (exploration has no bands)"):  # fmt: skip
             return
-        self.drawn = tuple(rows)
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("predicted band (est.) vs measured score")
         plt.xlabel("dispatch (cycle.n)")
-        if not rows:
-            plt.title("no banded candidate dispatched yet (exploration has no bands)")
-            self.refresh()
-            return
         xs = list(range(1, len(rows) + 1))
         inside = 0
         for x, (_cycle, _id, lo, _mid, hi, measured) in zip(xs, rows, strict=True):
@@ -47,24 +54,14 @@ class BandPlot(PlotextPlot):
         self.refresh()
 
 
-class FrontierPlot(PlotextPlot):
+class FrontierPlot(_Plot):
     """Every measured setting as (archive bytes, score) and the frontier of the best trade-offs."""
-
-    drawn: tuple = ()
 
     def show(self, model: RunModel) -> None:
         points, front = model.frontier()
-        if tuple(points) == self.drawn:
+        if not self.begin(tuple(points), "measured: archive KB vs score (lower is better)", "no measured setting yet"):  # fmt: skip
             return
-        self.drawn = tuple(points)
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("measured: archive KB vs score (lower is better)")
-        if not points:
-            plt.title("no measured setting yet")
-            self.refresh()
-            return
         plt.scatter([p[0] / 1000 for p in points], [p[1] for p in points], marker="•", color="cyan", label="anchors")  # fmt: skip
         plt.plot(
             [f[0] / 1000 for f in front], [f[1] for f in front], color="green", label="frontier"
