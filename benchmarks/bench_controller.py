@@ -54,7 +54,9 @@ def main() -> None:
         ledger, n = Ledger(tmp, "bench"), 5000
         t = time.perf_counter()
         for i in range(n):
-            ledger.append("heartbeat", job_id=f"j{i % 16}", state="running", wall_s=1.0, log_bytes=0)
+            ledger.append(
+                "heartbeat", job_id=f"j{i % 16}", state="running", wall_s=1.0, log_bytes=0
+            )
         ledger.close()
         print(f"  ledger append alone: {n / (time.perf_counter() - t):,.0f} events/s (fsync each)")
     print(f"  dispatch → first observed state: median {statistics.median(latency) * 1e3:.0f} ms, "
