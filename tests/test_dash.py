@@ -154,6 +154,41 @@ def test_rows_update_in_place_while_events_stream_in(tmp_path):
         run.ledger.close()
 
 
+def test_log_tail_follows_the_selected_job(tmp_path):
+    from tui.widgets.logtail import LogTail
+
+    mid_run(tmp_path)
+    job = "c02-hevc-crf27-s0.500-p05medium"
+    log = tmp_path / "jobs" / job / "log"
+    log.parent.mkdir(parents=True)
+    log.write_text("job started\nencoding frame 1/40\n")
+    app = DashApp(tmp_path, poll_s=0.05)
+
+    async def until(pilot, predicate):
+        for _ in range(100):
+            if predicate():
+                return
+            await pilot.pause(0.05)
+        raise AssertionError(f"log tail shows {list(app.query_one(LogTail).lines)}")
+
+    async def scenario(pilot):
+        await settled(app, pilot)
+        await pilot.press("3")
+        jobs = app.query_one(JobsTable)
+        jobs.move_cursor(row=jobs.get_row_index(job))
+        tail = app.query_one(LogTail)
+        await until(pilot, lambda: tail.job_id == job and "encoding frame 1/40" in tail.lines)
+        with open(log, "a") as f:
+            f.write("encoding frame 2/40\n")
+        await until(pilot, lambda: "encoding frame 2/40" in tail.lines)
+        jobs.move_cursor(row=jobs.get_row_index("c01-hevc-crf22-s0.500-p05medium"))
+        await until(
+            pilot, lambda: list(tail.lines)[:1] == ["c01-hevc-crf22-s0.500-p05medium: no log yet"]
+        )
+
+    run_app(app, scenario)
+
+
 def test_sorting_by_header_and_key(tmp_path):
     mid_run(tmp_path)
     app = DashApp(tmp_path, poll_s=0.05)

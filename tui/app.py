@@ -117,7 +117,7 @@ class DashApp(App):
                     text = f.read(end).decode("utf-8", "replace")
             except OSError:
                 pass
-        self.call_from_thread(self.query_one(LogTail).start, job_id, text)
+        self.call_from_thread(self._log_start, job_id, text)
         return end
 
     def _read_log_more(self, job_id: str, offset: int) -> int:
@@ -128,8 +128,15 @@ class DashApp(App):
         except OSError:
             return offset
         if data:
-            self.call_from_thread(self.query_one(LogTail).more, job_id, data.decode("utf-8", "replace"))  # fmt: skip
+            self.call_from_thread(self._log_more, job_id, data.decode("utf-8", "replace"))
         return offset + len(data)
+
+    # the DOM is the UI thread's: the worker hands text over through these
+    def _log_start(self, job_id: str | None, text: str) -> None:
+        self.query_one(LogTail).start(job_id, text)
+
+    def _log_more(self, job_id: str, text: str) -> None:
+        self.query_one(LogTail).more(job_id, text)
 
     # --- drawing (the UI thread, at most refresh_hz times a second) --------------------------
     def redraw(self, force: bool = False) -> None:
