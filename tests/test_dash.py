@@ -303,11 +303,14 @@ def test_a_finished_run_is_not_steered(tmp_path):
     run.end_cycle(best=None)
     run.emit("run_finished", reason="reached --max-cycles 1", spent=0.0, best=None)
     run.close()
+    with open(tmp_path / "ledger.jsonl", "a") as f:
+        f.write("garbage\n")
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
         await settled(app, pilot)
         assert "FINISHED" in app.query_one(RunHeader).text
+        assert "1 unreadable events skipped" in app.query_one(RunHeader).text
         await pilot.press("p", "x")
         assert not (tmp_path / "control.jsonl").exists()
 

@@ -16,8 +16,6 @@ from pathlib import Path
 
 from tac.control.ledger import LEDGER, RunState
 
-# Candidate status, in the order a candidate moves through them.
-FINAL_OUTCOMES = ("ok", "failed", "lost", "cancelled")
 FEED_BATCH = 5000  # events folded per hold of the model's lock
 
 

@@ -38,6 +38,8 @@ class RunHeader(Static):
         t.append(f"  best {'—' if best is None else f'{best:.4f}'}", "bold")
         if pending:
             t.append(f"  sent: {pending}…", "bold magenta")
+        if model.skipped_lines or model.skipped:
+            t.append(f"  {model.skipped_lines + model.skipped} unreadable events skipped", "yellow")
         if model.vanished:
             t.append(f"  {model.vanished}", "bold red")
         if cfg:  # the long tail: cut first on a narrow terminal
