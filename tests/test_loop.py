@@ -104,14 +104,29 @@ def test_ctrl_c_cancels_running_jobs_and_records_them(tmp_path):
 
 
 def test_per_job_cap_cancels_and_total_cap_is_never_passed(tmp_path):
-    run = tmp_path / "run"
     # $1 a second: every real job would cost ten or more; the caps must stop them
-    args = ["--max-cycles", "1", "--explore", "2", "--local-price", "3600", "--max-cost-per-job", "3", "--max-total-cost", "4.5"]  # fmt: skip
-    proc = run_tac("loop", "--run-dir", str(run), *FAST, *args)
+    rich = [
+        "--max-cycles",
+        "1",
+        "--explore",
+        "2",
+        "--local-price",
+        "3600",
+        "--max-cost-per-job",
+        "3",
+    ]
+    proc = run_tac("loop", "--run-dir", str(tmp_path / "per-job"), *FAST, *rich, "--max-total-cost", "100")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    state = fold(events(run))
+    state = fold(events(tmp_path / "per-job"))
+    assert len(state.jobs) == 2 and all(j.state == "cancelled" and j.detail == "per-job cost cap" for j in state.jobs.values())  # fmt: skip
+    assert all(j.cost <= 3.0 + 1e-9 for j in state.jobs.values())
+    # a total cap below two jobs' worth: which cap cancels which job depends on timing; the
+    # total is never passed either way
+    proc = run_tac("loop", "--run-dir", str(tmp_path / "total"), *FAST, *rich, "--max-total-cost", "4.5")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    state = fold(events(tmp_path / "total"))
     assert state.jobs and all(j.state == "cancelled" for j in state.jobs.values())
-    assert any(j.detail == "per-job cost cap" for j in state.jobs.values())
+    assert {j.detail for j in state.jobs.values()} <= {"per-job cost cap", "the total or per-cycle cost cap"}  # fmt: skip
     assert all(j.cost <= 3.0 + 1e-9 for j in state.jobs.values())
     assert 0 < state.spent <= 4.5
 
