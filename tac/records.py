@@ -239,6 +239,10 @@ def load_records(cls: type[R], path: str | os.PathLike) -> list[R]:
 class JobLimits(Record):
     timeout_s: float = Field(gt=0)
     max_cost: float = Field(ge=0)  # in the backend's price unit (0 = free, e.g. this machine)
+    # the job's budget lease: its host stops it at this wall time unless the controller extends
+    # it (`tac job extend`), so a priced job cannot outspend its reservation even if the
+    # controller is slow, unreachable or dead. None: no lease (a free host).
+    max_wall_s: float | None = Field(None, gt=0)
 
 
 class JobSpec(Record):

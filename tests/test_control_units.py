@@ -163,3 +163,34 @@ def test_jobs_wait_in_one_queue_for_whichever_host_frees_first(tmp_path):
             assert running["a"] <= 1 and running["b"] <= 2
         elif e["type"] == "finished":
             running[hosts[e["job_id"]]] -= 1
+
+
+def test_the_host_stops_a_job_when_its_budget_lease_runs_out_unless_extended(tmp_path):
+    """The supervisor enforces JobLimits.max_wall_s by itself: spend holds even with no
+    controller watching. `extend` moves the limit; the job is recorded as cancelled."""
+    import time
+
+    from tac.jobs import worker
+
+    def submit(job_id: str, lease: float) -> None:
+        s = spec(job_id).model_copy(update={"limits": JobLimits(timeout_s=60, max_cost=1, max_wall_s=lease)})  # fmt: skip
+        worker.submit(tmp_path, s.model_dump_json(), command=["sleep", "30"])
+
+    def final(job_id: str) -> dict:
+        for _ in range(100):
+            info = worker.status(tmp_path, job_id)
+            if info["state"] != "running":
+                return info
+            time.sleep(0.05)
+        raise AssertionError(f"{job_id} still running")
+
+    submit("short", 0.5)
+    submit("extended", 0.5)
+    assert worker.extend(tmp_path, "extended", 1.5)["lease_s"] == 1.5
+    assert worker.extend(tmp_path, "extended", 1.0)["lease_s"] == 1.5  # never shortened
+    short = final("short")
+    assert short["state"] == "cancelled" and 0.5 <= short["wall_s"] < 0.5 + 2  # not the 30 s of sleep
+    assert "budget lease of 0.5 s ran out" in worker.logs(tmp_path, "short")
+    extended = final("extended")
+    assert extended["state"] == "cancelled" and 1.5 <= extended["wall_s"] < 1.5 + 2
+    assert not worker._alive(short["pid"]) and not worker._alive(extended["pid"])

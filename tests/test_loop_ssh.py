@@ -2,7 +2,8 @@
 
 The host vanishes mid-job (sshd and its connections stopped): the controller settles the job as
 lost, dispatches it again once the host is back, harvests the retry over SSH and stops the
-orphaned first attempt that kept running on the host.
+orphaned first attempt if its host has not already stopped it (its budget lease ran out while
+nobody could extend it).
 """
 
 import json
@@ -53,7 +54,6 @@ def test_loop_over_ssh_retries_a_job_lost_with_its_host(tmp_path, sshd, tac_cach
         sshd.stop()  # the host vanishes with the job running on it
         try:
             wait_for(run, lambda evs: any(e["type"] == "finished" and e["job_id"] == first for e in evs), timeout=60)  # fmt: skip
-            assert live(orphan), "the lost job should still be running on the host"
         finally:
             sshd.start()
         out, err = proc.communicate(timeout=300)
@@ -73,12 +73,16 @@ def test_loop_over_ssh_retries_a_job_lost_with_its_host(tmp_path, sshd, tac_cach
     assert harvest["job_id"] == retry and harvest["ok"], harvest
     [anchor] = [e["anchor"] for e in evs if e["type"] == "anchor_added"]
     assert anchor["runner_axis"] == "cpu" and anchor["kind"] == "lossy"
-    # the first attempt, still running when its host came back, was stopped
-    assert [e["job_id"] for e in evs if e["type"] == "orphan_cancelled"] == [first]
+    # the first attempt is stopped: by its host when its lease ran out, or by the controller
+    # when the retry reached the host again; either way it is not running and not paid twice
+    assert [(e["job_id"], e["state"]) for e in evs if e["type"] == "orphan_cancelled"] == [(first, "cancelled")]  # fmt: skip
     assert not live(orphan)
+    # a lost job is charged its whole reservation: its host could have run it that long
+    reserved = sum(e["amount"] for e in evs if e["type"] == "reserved" and e["job_id"] == first)
+    assert finished[first]["cost"] == pytest.approx(reserved) and "charged its whole reservation" in finished[first]["detail"]  # fmt: skip
     summary = json.loads((run / "summary.json").read_text())
     assert summary["jobs"]["lost"] == 1 and summary["jobs"]["ok"] == 1
-    # both attempts were paid for at the host's rate, once each
+    # both attempts were paid for, once each
     assert summary["spent"] == pytest.approx(sum(e["cost"] for e in finished.values()))
     assert finished[first]["cost"] > 0 and finished[retry]["cost"] > 0
     assert "loopback" in out or "loopback" in err

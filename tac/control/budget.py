@@ -20,9 +20,16 @@ class Caps:
     per_job: float = math.inf
 
 
-def reservation(predicted_cost: float, caps: Caps, margin: float = 0.5) -> float:
-    """What to hold for a job: its predicted cost with a margin, never above the per-job cap."""
-    return min(predicted_cost * (1.0 + margin), caps.per_job)
+MIN_HOLD_S = 30.0  # a reservation covers at least this much wall time: the host's lease must
+# outlast start-up and the first polls (seconds over SSH) before the controller can extend it
+
+
+def reservation(predicted_cost: float, caps: Caps, margin: float = 0.5, price_per_hour: float = 0.0) -> float:  # fmt: skip
+    """What to hold for a job: its predicted cost with a margin (and at least MIN_HOLD_S of the
+    host's time), never above the per-job cap."""
+    return min(
+        max(predicted_cost * (1.0 + margin), metered(MIN_HOLD_S, price_per_hour)), caps.per_job
+    )
 
 
 def fits(amount: float, spent: float, reserved: float, cycle_committed: float, caps: Caps) -> bool:
@@ -33,6 +40,17 @@ def fits(amount: float, spent: float, reserved: float, cycle_committed: float, c
 
 def metered(wall_s: float, price_per_hour: float) -> float:
     return wall_s / 3600.0 * price_per_hour
+
+
+LEASE_MARGIN_S = 0.5  # the host checks its lease every 0.1 s; the rest is slack for the kill
+
+
+def lease_s(reserved: float, price_per_hour: float) -> float | None:
+    """Wall seconds a job may run on its host for `reserved` (None on a free host): the host
+    stops it there by itself, so the reservation holds even if the controller never polls again."""
+    if price_per_hour <= 0:
+        return None
+    return max(reserved / price_per_hour * 3600.0 - LEASE_MARGIN_S, 0.1)
 
 
 def can_run(amount: float, price_per_hour: float, poll_s: float) -> bool:

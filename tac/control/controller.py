@@ -279,7 +279,7 @@ class Controller:
                 self._event("refused", job_id=job_id, candidate=cand.id, reason="; ".join(ch.message for ch in failed))  # fmt: skip
                 return
             async with self._money:  # reservations are decided one at a time
-                amount = B.reservation(predicted, self.caps)
+                amount = B.reservation(predicted, self.caps, price_per_hour=backend.price_per_hour)
                 committed = self.state.cycle_spent.get(cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == cycle)  # fmt: skip
                 if not B.fits(amount, self.state.spent, self.state.reserved, committed, self.caps):
                     self._event("refused", job_id=job_id, candidate=cand.id, reason="budget: the reservation would pass a cost cap")  # fmt: skip
@@ -289,6 +289,8 @@ class Controller:
                     self._event("refused", job_id=job_id, candidate=cand.id,
                                 reason=f"budget: {amount:.4g} does not cover two polls at {backend.price_per_hour}/h")  # fmt: skip
                     return
+                lease = B.lease_s(amount, backend.price_per_hour)
+                spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"max_wall_s": lease})})  # fmt: skip
                 self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
                             reserved=amount, spec=json.loads(spec.model_dump_json()))  # fmt: skip
@@ -318,7 +320,7 @@ class Controller:
         unreachable_since, last_beat, submitted = None, 0.0, False
         # the longest time seen between two polls of this job: budget look-ahead uses it, so a
         # slow host or a busy machine cancels earlier instead of letting a job pass its cap
-        gap, last_poll = self.config.poll_s, None
+        gap, last_poll, seen_wall_s = self.config.poll_s, None, job.wall_s
         while True:
             try:
                 if not submitted:
@@ -335,22 +337,25 @@ class Controller:
                 unreachable_since = None
                 now = time.monotonic()
                 gap = max(gap, now - last_poll) if last_poll is not None else gap
-                last_poll = now
+                last_poll, seen_wall_s = now, status.wall_s
             except BackendError as exc:
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > self.config.lost_after_s:
+                    # nobody can see it any more, but its host may run it until its lease ends:
+                    # charge the whole reservation, the most it can have cost
                     return self._finish(
                         job_id,
-                        JobStatus(job_id, "lost", job.wall_s),
+                        JobStatus(job_id, "lost", seen_wall_s),
                         backend.price_per_hour,
-                        str(exc),
+                        f"{exc}; charged its whole reservation",
+                        cost=job.reserved if backend.price_per_hour > 0 else 0.0,
                     )
                 await asyncio.sleep(self.config.poll_s)
                 continue
             if status.final:
                 await self._mirror_log(job_id, backend, status.log_bytes)
                 return await self._settle(job_id, status, backend)
-            over_cap = await self._top_up(job_id, status.wall_s, backend.price_per_hour, gap)
+            over_cap = await self._top_up(job_id, status.wall_s, backend, gap)
             timed_out = status.wall_s > self.config.job_timeout_s
             asked = job_id in self._cancel_requested
             if over_cap or timed_out or asked or self._cancel_running:
@@ -382,11 +387,11 @@ class Controller:
                     continue
                 self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
 
-    async def _top_up(self, job_id: str, wall_s: float, price: float, gap: float) -> str:
+    async def _top_up(self, job_id: str, wall_s: float, backend: Backend, gap: float) -> str:
         """Keep a running job's reservation ahead of its metered cost by at least two polls
         (`gap`: the longest interval seen between them), doubling it up to the per-job cap while
         the caps allow. "" if the job may go on, else why it must be cancelled now."""
-        job = self.state.jobs[job_id]
+        job, price, grown = self.state.jobs[job_id], backend.price_per_hour, False
         while B.must_cancel(wall_s, price, job.reserved, gap):
             if job.reserved >= self.caps.per_job - 1e-12:
                 return "per-job cost cap"
@@ -396,6 +401,12 @@ class Controller:
                 if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
                     return "the total or per-cycle cost cap"
                 self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
+                grown = True
+        if grown and (lease := B.lease_s(job.reserved, price)) is not None:
+            try:  # the host's lease follows the reservation; unreachable, it stops the job early
+                await backend.extend(job_id, lease)
+            except BackendError as exc:
+                self.log(f"{job_id}: could not extend its lease ({exc}); the host stops it at the old one")  # fmt: skip
         return ""
 
     def _job_dir(self, job_id: str) -> Path:
@@ -431,7 +442,9 @@ class Controller:
         self._event("log", job_id=job_id, bytes=have + len(data), last=lines[-1][-200:] if lines else "")  # fmt: skip
 
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
-        detail = ""
+        detail = (
+            "stopped by its host: the budget lease ran out" if status.state == "cancelled" else ""
+        )
         if status.state == "failed":
             tail = (
                 (await backend.logs(job_id, max(0, status.log_bytes - 2000))).strip().splitlines()
@@ -451,8 +464,8 @@ class Controller:
         if anchor is not None:
             self._event("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))
 
-    def _finish(self, job_id: str, status: JobStatus, price: float, detail: str) -> None:
-        cost = B.metered(status.wall_s, price)
+    def _finish(self, job_id: str, status: JobStatus, price: float, detail: str, cost: float | None = None) -> None:  # fmt: skip
+        cost = B.metered(status.wall_s, price) if cost is None else cost
         self._event("finished", job_id=job_id, outcome=status.state, cost=cost, wall_s=status.wall_s, detail=detail)  # fmt: skip
         self._event("budget", spent=self.state.spent, reserved=self.state.reserved, total_cap=None if math.isinf(self.caps.total) else self.caps.total)  # fmt: skip
 

@@ -73,6 +73,18 @@ def result_cmd(workdir: Workdir, job_id: JobId) -> None:
     _emit(worker.result(workdir, job_id))
 
 
+@app.command("extend")
+def extend_cmd(
+    workdir: Workdir,
+    job_id: JobId,
+    max_wall_s: Annotated[float, typer.Option("--max-wall-s", help="New lease: wall seconds the job may run in all.", min=0)],
+) -> None:  # fmt: skip
+    """Extend a running job's budget lease (never shortens it)."""
+    from tac.jobs import worker
+
+    _emit(worker.extend(workdir, job_id, max_wall_s))
+
+
 @app.command("cancel")
 def cancel_cmd(workdir: Workdir, job_id: JobId) -> None:
     """Kill the job's process group; it is recorded as cancelled."""

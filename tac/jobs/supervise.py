@@ -2,17 +2,25 @@
 
 Started by `tac.jobs.worker.submit` as the leader of a new session, so the job survives the
 controller that started it and a cancel can kill the supervisor and the job as one group.
+It also enforces the job's budget lease (the `lease` file): when the job has run that many
+wall seconds without the controller extending it, it is stopped here, on the host, so spend
+never depends on the controller polling in time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tac import atomic
+from tac.jobs.worker import lease
+
+CHECK_S = 0.1  # how often the lease is read: the job overruns it by at most this
 
 
 def main(job: Path) -> int:
@@ -20,10 +28,19 @@ def main(job: Path) -> int:
     argv = [sys.executable, "-m", "tac.cli", "job", "run", str(job / "spec.json"), "--out", str(job / "out")]  # fmt: skip
     if (job / "command.json").is_file():
         argv = json.loads((job / "command.json").read_text())
+    started = (job / "spec.json").stat().st_mtime  # the same origin `worker.status` measures from
     with open(job / "log.txt", "ab", buffering=0) as log:
-        code = subprocess.call(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=job
-        )
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=job)  # fmt: skip
+        while True:
+            try:
+                code = proc.wait(timeout=CHECK_S)
+                break
+            except subprocess.TimeoutExpired:
+                limit = lease(job)
+                if limit is not None and time.time() - started >= limit:
+                    log.write(f"\nstopped by the host: budget lease of {limit:.1f} s ran out\n".encode())  # fmt: skip
+                    atomic.write_text(job / "cancelled", "budget lease ran out\n")
+                    os.killpg(os.getpgrp(), signal.SIGKILL)  # the job, its children and us
     atomic.write_text(job / "exit_code", f"{code}\n")
     return code
 

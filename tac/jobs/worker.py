@@ -5,7 +5,10 @@ who can read the directory — a restarted controller included.
                     pid           the supervisor's pid = the job's process group
                     log.txt       everything the job printed
                     exit_code     written atomically when the job ends
-                    cancelled     written before a cancel kills the process group
+                    cancelled     written before a cancel kills the process group (or the
+                                  supervisor stops the job when its lease runs out)
+                    lease         wall seconds the job may run (JobLimits.max_wall_s; extended
+                                  by `extend`); no file: no limit
                     out/          what the job produced; out/result.json last
 
 The same functions serve the local backend (called in-process) and remote hosts (through
@@ -30,6 +33,7 @@ from tac.errors import TacError
 from tac.records import JobSpec
 
 LOG_CHUNK = 64 * 1024
+LEASE = "lease"
 STARTUP_GRACE_S = 5.0
 
 
@@ -57,6 +61,8 @@ def submit(workdir: str | os.PathLike, spec_text: str, command: list[str] | None
     d.mkdir(parents=True, exist_ok=True)
     if command:
         atomic.write_json(d / "command.json", list(command))
+    if spec.limits.max_wall_s is not None:
+        atomic.write_text(d / LEASE, f"{spec.limits.max_wall_s!r}\n")
     atomic.write_text(d / "spec.json", spec.model_dump_json(indent=1) + "\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tac.jobs.supervise", str(d)],
@@ -146,6 +152,24 @@ def result(workdir: str | os.PathLike, job_id: str) -> dict:
         "archive_sha256": actual,
         "archive_bytes": archive.stat().st_size if archive.is_file() else None,
     }
+
+
+def lease(job: Path) -> float | None:
+    """The wall seconds a job may run, or None (no lease, or an unreadable one being rewritten)."""
+    text = _read(job / LEASE)
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def extend(workdir: str | os.PathLike, job_id: str, max_wall_s: float) -> dict:
+    """Let a running job run until `max_wall_s` of wall time (never shortens a lease)."""
+    d = job_dir(workdir, job_id)
+    info = status(workdir, job_id)
+    if info["state"] == "running" and max_wall_s > (lease(d) or 0.0):
+        atomic.write_text(d / LEASE, f"{max_wall_s!r}\n")
+    return status(workdir, job_id) | {"lease_s": lease(d)}
 
 
 def cancel(workdir: str | os.PathLike, job_id: str, grace_s: float = 5.0) -> dict:

@@ -67,5 +67,9 @@ class Backend(ABC):
     @abstractmethod
     async def cancel(self, job_id: str) -> JobStatus: ...
 
+    @abstractmethod
+    async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
+        """Let a running job run until `max_wall_s` of wall time (its budget lease)."""
+
     async def close(self) -> None:  # release connections
         return None

@@ -61,3 +61,6 @@ class LocalBackend(Backend):
 
     async def cancel(self, job_id: str) -> JobStatus:
         return _status(await asyncio.to_thread(worker.cancel, self.workdir, job_id))
+
+    async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
+        return _status(await asyncio.to_thread(worker.extend, self.workdir, job_id, max_wall_s))

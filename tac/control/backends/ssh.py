@@ -221,6 +221,9 @@ class SSHBackend(Backend):
     async def cancel(self, job_id: str) -> JobStatus:
         return _status(await self._verb("cancel", job_id))
 
+    async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
+        return _status(await self._verb("extend", job_id, "--max-wall-s", repr(float(max_wall_s))))
+
     async def close(self) -> None:
         """Stop the ControlMaster (jobs on the host are not affected) and drop its directory."""
         try:
