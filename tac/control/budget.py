@@ -42,7 +42,7 @@ def metered(wall_s: float, price_per_hour: float) -> float:
     return wall_s / 3600.0 * price_per_hour
 
 
-LEASE_MARGIN_S = 0.5  # the host checks its lease every 0.1 s; the rest is slack for the kill
+LEASE_MARGIN_S = 1.0  # the host checks its lease every 0.1 s; the rest is slack for a busy host
 
 
 def lease_s(reserved: float, price_per_hour: float) -> float | None:

@@ -18,9 +18,19 @@ import time
 from pathlib import Path
 
 from tac import atomic
-from tac.jobs.worker import lease
 
 CHECK_S = 0.1  # how often the lease is read: the job overruns it by at most this
+LEASE = "lease"
+# Only the standard library and tac.atomic here: on a busy host every import delays the moment
+# the lease starts being enforced.
+
+
+def lease(job: Path) -> float | None:
+    """The wall seconds a job may run, or None (no lease, or one being rewritten)."""
+    try:
+        return float((job / LEASE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def main(job: Path) -> int:
@@ -30,17 +40,24 @@ def main(job: Path) -> int:
         argv = json.loads((job / "command.json").read_text())
     started = (job / "spec.json").stat().st_mtime  # the same origin `worker.status` measures from
     with open(job / "log.txt", "ab", buffering=0) as log:
+
+        def enforce_lease() -> None:
+            limit = lease(job)
+            if limit is not None and time.time() - started >= limit:
+                log.write(
+                    f"\nstopped by the host: budget lease of {limit:.1f} s ran out\n".encode()
+                )
+                atomic.write_text(job / "cancelled", "budget lease ran out\n")
+                os.killpg(os.getpgrp(), signal.SIGKILL)  # the job, its children and us
+
+        enforce_lease()  # a supervisor that started late must not start a job already over
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=job)  # fmt: skip
         while True:
             try:
                 code = proc.wait(timeout=CHECK_S)
                 break
             except subprocess.TimeoutExpired:
-                limit = lease(job)
-                if limit is not None and time.time() - started >= limit:
-                    log.write(f"\nstopped by the host: budget lease of {limit:.1f} s ran out\n".encode())  # fmt: skip
-                    atomic.write_text(job / "cancelled", "budget lease ran out\n")
-                    os.killpg(os.getpgrp(), signal.SIGKILL)  # the job, its children and us
+                enforce_lease()
     atomic.write_text(job / "exit_code", f"{code}\n")
     return code
 

@@ -30,10 +30,10 @@ from pydantic import ValidationError
 
 from tac import atomic
 from tac.errors import TacError
+from tac.jobs.supervise import LEASE, lease
 from tac.records import JobSpec
 
 LOG_CHUNK = 64 * 1024
-LEASE = "lease"
 STARTUP_GRACE_S = 5.0
 
 
@@ -152,15 +152,6 @@ def result(workdir: str | os.PathLike, job_id: str) -> dict:
         "archive_sha256": actual,
         "archive_bytes": archive.stat().st_size if archive.is_file() else None,
     }
-
-
-def lease(job: Path) -> float | None:
-    """The wall seconds a job may run, or None (no lease, or an unreadable one being rewritten)."""
-    text = _read(job / LEASE)
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
 
 
 def extend(workdir: str | os.PathLike, job_id: str, max_wall_s: float) -> dict:
