@@ -42,7 +42,8 @@ def metered(wall_s: float, price_per_hour: float) -> float:
     return wall_s / 3600.0 * price_per_hour
 
 
-LEASE_MARGIN_S = 1.0  # the host checks its lease every 0.1 s; the rest is slack for a busy host
+LEASE_MARGIN_S = 2.0  # the host checks its lease every 0.1 s; the rest is slack for a busy host
+TOP_UP_AHEAD_S = LEASE_MARGIN_S + 5.0  # grow a reservation this long before it (and the lease) ends
 
 
 def lease_s(reserved: float, price_per_hour: float) -> float | None:

@@ -388,18 +388,20 @@ class Controller:
                 self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
 
     async def _top_up(self, job_id: str, wall_s: float, backend: Backend, gap: float) -> str:
-        """Keep a running job's reservation ahead of its metered cost by at least two polls
-        (`gap`: the longest interval seen between them), doubling it up to the per-job cap while
-        the caps allow. "" if the job may go on, else why it must be cancelled now."""
+        """Grow a running job's reservation (doubling, up to the per-job cap, while the caps allow)
+        well before it runs out, and extend the host's lease to match: the host stops the job
+        LEASE_MARGIN_S before its reservation ends, so growing late would lose the race. When it
+        cannot grow, "" while it may go on, else why it must be cancelled now (`gap`: the
+        longest interval seen between two polls)."""
         job, price, grown = self.state.jobs[job_id], backend.price_per_hour, False
-        while B.must_cancel(wall_s, price, job.reserved, gap):
+        while B.metered(wall_s + 2 * gap + B.TOP_UP_AHEAD_S, price) >= job.reserved:
             if job.reserved >= self.caps.per_job - 1e-12:
-                return "per-job cost cap"
+                break
             async with self._money:
                 extra = min(max(job.reserved, 1e-6), self.caps.per_job - job.reserved)
                 committed = self.state.cycle_spent.get(job.cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == job.cycle)  # fmt: skip
                 if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
-                    return "the total or per-cycle cost cap"
+                    break
                 self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)
                 grown = True
         if grown and (lease := B.lease_s(job.reserved, price)) is not None:
@@ -407,6 +409,8 @@ class Controller:
                 await backend.extend(job_id, lease)
             except BackendError as exc:
                 self.log(f"{job_id}: could not extend its lease ({exc}); the host stops it at the old one")  # fmt: skip
+        if B.must_cancel(wall_s, price, job.reserved, gap):
+            return "per-job cost cap" if job.reserved >= self.caps.per_job - 1e-12 else "the total or per-cycle cost cap"  # fmt: skip
         return ""
 
     def _job_dir(self, job_id: str) -> Path:
