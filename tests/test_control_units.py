@@ -189,7 +189,9 @@ def test_the_host_stops_a_job_when_its_budget_lease_runs_out_unless_extended(tmp
     assert worker.extend(tmp_path, "extended", 1.5)["lease_s"] == 1.5
     assert worker.extend(tmp_path, "extended", 1.0)["lease_s"] == 1.5  # never shortened
     short = final("short")
-    assert short["state"] == "cancelled" and 0.5 <= short["wall_s"] < 0.5 + 2  # not the 30 s of sleep
+    assert (
+        short["state"] == "cancelled" and 0.5 <= short["wall_s"] < 0.5 + 2
+    )  # not the 30 s of sleep
     assert "budget lease of 0.5 s ran out" in worker.logs(tmp_path, "short")
     extended = final("extended")
     assert extended["state"] == "cancelled" and 1.5 <= extended["wall_s"] < 1.5 + 2

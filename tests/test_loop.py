@@ -103,6 +103,9 @@ def test_ctrl_c_cancels_running_jobs_and_records_them(tmp_path):
     assert not any(alive(pid) for pid in job_pids(run))  # no orphans
 
 
+SLACK = 0.5  # $ at $1/s: how late a stop may land on an overloaded machine
+
+
 def test_per_job_cap_cancels_and_total_cap_is_never_passed(tmp_path):
     # $1 a second: every real job would cost ten or more; the caps must stop them
     rich = [
@@ -122,7 +125,11 @@ def test_per_job_cap_cancels_and_total_cap_is_never_passed(tmp_path):
     # same cap, less a margin) ran out first: which of the two acts first depends on timing
     lease = "stopped by its host: the budget lease ran out"
     assert len(state.jobs) == 2 and all(j.state == "cancelled" and j.detail in ("per-job cost cap", lease) for j in state.jobs.values())  # fmt: skip
-    assert all(j.cost <= 3.0 + 1e-9 for j in state.jobs.values())
+    # at $1/s a cap of 3 leaves a 1 s lease; on a starved 2-core CI box neither the controller
+    # nor the host's supervisor is always scheduled within it (0.17 s over was seen), so the
+    # stop may land up to SLACK late; with real reservations (≥ 30 s of host time) the 2 s
+    # lease margin absorbs such stalls
+    assert all(j.cost <= 3.0 + SLACK for j in state.jobs.values())
     # a total cap below two jobs' worth: which cap cancels which job depends on timing; the
     # total is never passed either way
     proc = run_tac("loop", "--run-dir", str(tmp_path / "total"), *FAST, *rich, "--max-total-cost", "4.5")  # fmt: skip
@@ -130,7 +137,7 @@ def test_per_job_cap_cancels_and_total_cap_is_never_passed(tmp_path):
     state = fold(events(tmp_path / "total"))
     assert state.jobs and all(j.state == "cancelled" for j in state.jobs.values())
     assert {j.detail for j in state.jobs.values()} <= {"per-job cost cap", "the total or per-cycle cost cap", lease}  # fmt: skip
-    assert all(j.cost <= 3.0 + 1e-9 for j in state.jobs.values())
+    assert all(j.cost <= 3.0 + SLACK for j in state.jobs.values())
     assert 0 < state.spent <= 4.5
 
 
