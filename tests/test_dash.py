@@ -41,9 +41,13 @@ def cell(table, row_key: str, column: str) -> str:
     return str(table.get_cell(row_key, column))
 
 
-def run_app(app: DashApp, scenario, size=SIZE):
+def run_app(app: DashApp, scenario, size=SIZE, settle: bool = True):
+    """Run `scenario(pilot)` in the app, once it has read and drawn the ledger (`settle`)."""
+
     async def main():
         async with app.run_test(size=size) as pilot:
+            if settle:
+                await settled(app, pilot)
             return await scenario(pilot)
 
     return asyncio.run(main())
@@ -92,7 +96,6 @@ def test_views_show_candidates_gauges_refusals_and_header(tmp_path):
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         table = app.query_one(CandidatesTable)
         pick, running = "hevc-crf26-s0.500-p05medium", "hevc-crf27-s0.500-p05medium"
         assert cell(table, pick, "status") == "anchored" and cell(table, pick, "score") == f"{app.model.candidates[pick].score:.4f}"  # fmt: skip
@@ -126,7 +129,6 @@ def test_rows_update_in_place_while_events_stream_in(tmp_path):
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         table = app.query_one(CandidatesTable)
         running = "hevc-crf27-s0.500-p05medium"
         table.move_cursor(row=table.get_row_index(running))
@@ -172,7 +174,6 @@ def test_log_tail_follows_the_selected_job(tmp_path):
         raise AssertionError(f"log tail shows {list(app.query_one(LogTail).lines)}")
 
     async def scenario(pilot):
-        await settled(app, pilot)
         await pilot.press("3")
         jobs = app.query_one(JobsTable)
         jobs.move_cursor(row=jobs.get_row_index(job))
@@ -194,7 +195,6 @@ def test_sorting_by_header_and_key(tmp_path):
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         table = app.query_one(CandidatesTable)
         first = lambda: str(table.coordinate_to_cell_key((0, 0)).row_key.value)  # noqa: E731
         assert first() == "hevc-crf26-s0.500-p05medium"  # rank 1
@@ -217,7 +217,6 @@ def test_every_tab_key_shows_its_tab_from_any_other(tmp_path):
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         shown = []
         for key in "3645621":  # from a focused table to a pane without one, and back
             await pilot.press(key)
@@ -233,7 +232,6 @@ def test_a_vanished_run_directory_is_shown_not_fatal(tmp_path):
     app = DashApp(run_dir, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         shutil.rmtree(run_dir)
         for _ in range(100):
             await pilot.pause(0.05)
@@ -256,7 +254,6 @@ def test_keys_write_control_commands_and_acknowledgements_clear_them(tmp_path):
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     async def scenario(pilot):
-        await settled(app, pilot)
         await pilot.press("p")
         [pause] = commands()
         assert pause["command"] == "pause"
@@ -308,7 +305,6 @@ def test_a_finished_run_is_not_steered(tmp_path):
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         assert "FINISHED" in app.query_one(RunHeader).text
         assert "1 unreadable events skipped" in app.query_one(RunHeader).text
         await pilot.press("p", "x")
@@ -383,7 +379,11 @@ def test_dashboard_pauses_and_resumes_a_real_local_loop(tmp_path):
             await until(pilot, lambda: m.state.finished, "the loop to stop")
             return [(e["command"], e["ok"]) for e in m.controls]
 
-        assert run_app(app, scenario) == [("pause", True), ("resume", True), ("stop", True)]
+        assert run_app(app, scenario, settle=False) == [
+            ("pause", True),
+            ("resume", True),
+            ("stop", True),
+        ]
         proc.wait(timeout=60)
         assert proc.returncode == 0
         assert json.loads((run_dir / "summary.json").read_text())["reason"] == "stopped by request"
@@ -448,7 +448,6 @@ def test_started_loop_outlives_the_dashboard(tmp_path, monkeypatch):
     app = DashApp(run_dir, poll_s=0.05)
 
     async def scenario(pilot):
-        await settled(app, pilot)
         await pilot.press("q")  # the dashboard quits …
 
     run_app(app, scenario)

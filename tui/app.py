@@ -146,6 +146,7 @@ class DashApp(App):
             self._drawn_version = self.model.version
             self.redraws += 1
             m = self.model
+            self._acknowledge(m.controls)  # first: the header below shows what is still pending
             self.query_one(RunHeader).show(m, self._pending_text())
             self.query_one(BudgetGauges).show(m)
             table = self.query_one(CandidatesTable)
@@ -159,7 +160,6 @@ class DashApp(App):
             elif active == "frontier":
                 self.query_one(FrontierPlot).show(m)
             self.query_one(Timeline).show(m)
-            self._acknowledge(m.controls)
 
     def _draw_selected(self, table: CandidatesTable) -> None:
         row = table.selected
@@ -200,7 +200,6 @@ class DashApp(App):
             else:
                 self.notify(f"{command}: rejected — {e.get('detail')}", severity="error", timeout=6)
         self._controls_seen = len(controls)
-        self.query_one(RunHeader).show(self.model, self._pending_text())
 
     # --- reacting -------------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#candidates-table")
@@ -247,7 +246,8 @@ class DashApp(App):
             return
         label = command + (f" {args['job_id']}" if "job_id" in args else "")
         self.pending[entry["id"]] = label
-        self.query_one(RunHeader).show(self.model, self._pending_text())
+        with self.model.lock:  # the worker thread may be folding events right now
+            self.query_one(RunHeader).show(self.model, self._pending_text())
 
     def action_pause(self) -> None:
         if self._steerable():

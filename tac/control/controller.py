@@ -21,10 +21,12 @@ import numpy as np
 
 from tac import atomic
 from tac.control import budget as B
+from tac.control import joblog
 from tac.control.backends.base import Backend, BackendError, JobStatus
 from tac.control.config import LoopConfig
 from tac.control.harvest import verify
 from tac.control.ledger import Ledger, RunState, load_state
+from tac.control.slots import Slots
 from tac.control.steering import CAPS, ControlReader, check
 from tac.records import Candidate, JobLimits, JobSpec, save_records
 from tac.search import Caps, CostModel, MetaLagrangianSearch, generate, preflight, rank
@@ -34,27 +36,6 @@ from tac.search.space import CandidateTable
 
 HEARTBEAT_S = 5.0
 _CAP_FIELDS = {"max_total_cost": "total", "max_cost_per_cycle": "per_cycle", "max_cost_per_job": "per_job"}  # fmt: skip
-
-
-def _shown(ranking, best: int = 40, per_refusal: int = 3) -> list[dict]:
-    """What a person watching the run gets to see of a ranking (tac-dash's candidates table): the
-    best rows, then a few of each refusal with its sentence, so every reason has an example."""
-    rows, seen = [int(i) for i in ranking.order[:best]], {}
-    for i in ranking.order[best:]:
-        code = int(ranking.ladder.code[i])
-        if code and seen.get(code, 0) < per_refusal:
-            seen[code] = seen.get(code, 0) + 1
-            rows.append(int(i))
-    position = {int(i): r for r, i in enumerate(ranking.order, 1)}
-    shown = []
-    for i in rows:
-        c = ranking.candidate(i)
-        shown.append({
-            "id": c.id, "rank": position[i], "params": c.params.short(), "bytes": c.predicted_bytes,
-            "band": [c.band.lo, c.band.mid, c.band.hi] if c.band else None,
-            "refusal": c.refusal.code if c.refusal else None, "reason": c.refusal.message if c.refusal else "",
-        })  # fmt: skip
-    return shown
 
 
 def _finite(x: float) -> float | None:
@@ -80,8 +61,7 @@ class Controller:
         self.paused = False  # steering: no new dispatches while set
         self._cancel_running = False  # interrupted or stopped by request: cancel every running job
         self._cancel_requested: set[str] = set()
-        self._busy = {b.name: 0 for b in backends}  # jobs each backend is running for us
-        self._slot_freed = asyncio.Condition()
+        self.slots = Slots(backends, config.runner_axis)
         self._money = asyncio.Lock()
         self.caps = B.Caps(
             total=config.max_total_cost if config.max_total_cost is not None else math.inf,
@@ -200,7 +180,7 @@ class Controller:
                 if p.band
             ]
             self._event("ranked", cycle=cycle, n=len(table), eligible=ranking.eligible, refusals=counts,
-                        top=top, shown=_shown(ranking))  # fmt: skip
+                        top=top, shown=ranking.digest())  # fmt: skip
         if not picks:
             rows = spread(table, c.explore, exclude=taken)
             picks = [
@@ -223,43 +203,16 @@ class Controller:
         return max((b.price_per_hour for b in self.backends.values()), default=0.0)
 
     # --- one job ------------------------------------------------------------------------------
-    async def _take_slot(self, host: str | None = None) -> Backend:
-        """Wait until a backend on the loop's axis has a free slot and take it: the one with the
-        most free slots, ties by name. One shared queue, so a job waits for whichever host frees
-        up first rather than for the host it happened to be assigned. `host`: that one only."""
-        on_axis = [b for b in self.backends.values() if b.runner_axis == self.config.runner_axis]
-        if host is not None:
-            on_axis = [self.backends[host]]
-        if not on_axis:
-            raise BackendError(f"no backend runs on axis {self.config.runner_axis}")
-        async with self._slot_freed:
-            while True:
-                free = [b for b in sorted(on_axis, key=lambda b: b.name) if self._busy[b.name] < b.concurrency]  # fmt: skip
-                if free or host is not None:  # a reattached job already runs there: never wait
-                    chosen = max(free, key=lambda b: b.concurrency - self._busy[b.name]) if free else on_axis[0]  # fmt: skip
-                    self._busy[chosen.name] += 1
-                    return chosen
-                await self._slot_freed.wait()
-
-    async def _give_slot(self, backend: Backend) -> None:
-        async with self._slot_freed:
-            self._busy[backend.name] -= 1
-            self._slot_freed.notify_all()
-
     async def _reattach(self, job_id: str) -> None:
         """Watch a job dispatched before a restart; it holds its host's slot while it runs."""
-        backend = self.backends.get(self.state.jobs[job_id].host)
-        if backend is None:
+        host = self.state.jobs[job_id].host
+        if host not in self.backends:
             return await self._watch(job_id)
-        await self._take_slot(backend.name)
-        try:
+        async with self.slots.hold(host):
             await self._watch(job_id)
-        finally:
-            await self._give_slot(backend)
 
     async def _run_job(self, cycle: int, cand: Candidate, attempt: int = 0) -> None:
-        backend = await self._take_slot()
-        try:
+        async with self.slots.hold() as backend:
             if self.stop_reason:
                 return
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
@@ -298,8 +251,6 @@ class Controller:
                 self._job_dir(job_id) / "spec.json", json.loads(spec.model_dump_json())
             )
             await self._watch(job_id)
-        finally:
-            await self._give_slot(backend)
         job = self.state.jobs[job_id]
         if job.state == "lost" and attempt < self.config.max_retries and not self.stop_reason:
             self.log(f"{job_id}: lost; retrying ({attempt + 1}/{self.config.max_retries})")
@@ -420,30 +371,9 @@ class Controller:
         return path
 
     async def _mirror_log(self, job_id: str, backend: Backend, log_bytes: int) -> None:
-        """Copy what the job's log gained into RUN_DIR/jobs/ID/log, whatever host it runs on, so
-        that tac-dash (or `tail -f`) can follow it; a `log` event says how far and the last line."""
-        path = self._job_dir(job_id) / "log"
-        have = path.stat().st_size if path.exists() else 0
-        if log_bytes <= have:
-            return
-        chunks = []
-        try:
-            for _ in range(8):  # a bounded catch-up per poll; the rest comes next time
-                text = await backend.logs(job_id, have + sum(len(c) for c in chunks))
-                if not text:
-                    break
-                chunks.append(text.encode())
-                if have + sum(len(c) for c in chunks) >= log_bytes:
-                    break
-        except BackendError:
-            pass
-        if not chunks:
-            return
-        data = b"".join(chunks)
-        with open(path, "ab") as f:
-            f.write(data)
-        lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
-        self._event("log", job_id=job_id, bytes=have + len(data), last=lines[-1][-200:] if lines else "")  # fmt: skip
+        copied = await joblog.mirror(backend, job_id, self._job_dir(job_id) / "log", log_bytes)
+        if copied is not None:
+            self._event("log", job_id=job_id, bytes=copied[0], last=copied[1])
 
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
         detail = (

@@ -99,6 +99,26 @@ class Ranking:
         rows = self.order if k is None else self.order[:k]
         return [self.candidate(int(i)) for i in rows]
 
+    def digest(self, best: int = 40, per_refusal: int = 3) -> list[dict]:
+        """A few rows to show a person (tac-dash's candidates table, via the ledger): the best
+        ones, then a few of each refusal with its sentence, so every reason has an example."""
+        rows, seen = [int(i) for i in self.order[:best]], {}
+        for i in self.order[best:]:
+            code = int(self.ladder.code[i])
+            if code and seen.get(code, 0) < per_refusal:
+                seen[code] = seen.get(code, 0) + 1
+                rows.append(int(i))
+        position = {int(i): r for r, i in enumerate(self.order, 1)}
+        out = []
+        for i in rows:
+            c = self.candidate(i)
+            out.append({
+                "id": c.id, "rank": position[i], "params": c.params.short(), "bytes": c.predicted_bytes,
+                "band": [c.band.lo, c.band.mid, c.band.hi] if c.band else None,
+                "refusal": c.refusal.code if c.refusal else None, "reason": c.refusal.message if c.refusal else "",
+            })  # fmt: skip
+        return out
+
 
 def rank(
     anchors: list[Anchor],
