@@ -7,6 +7,7 @@ chunks cost little; the whole file runs in a few seconds on 2 cores.
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import io
 import os
@@ -18,8 +19,10 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import brotli
 import numpy as np
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -151,28 +154,12 @@ def test_codec_levels_round_trip(codec):
         assert c.decompress(c.compress(data, level), len(data)) == data
 
 
-def test_ppmd_survives_pyppmd_output_block_bug():
-    """pyppmd 1.3.1 drops bytes when a symbol straddles its 32 KiB output block; this input hits
-    that in a single encode() call (seed found by search), tac's piecewise encoding does not."""
-    rng = np.random.default_rng(97)
-    data = np.clip(np.round(rng.normal(size=60_000) * 40), -127, 127).astype(np.int8).tobytes()
-    ppmd = REGISTRY["ppmd"]
-    assert ppmd.decompress(ppmd.compress(data), len(data)) == data  # no fallback needed
-    blob = compress_bytes(data, "ppmd")
-    assert blob[22] == ppmd.id and decompress_bytes(blob) == data
-
-
-def test_ppmd_payload_that_does_not_round_trip_is_dropped(monkeypatch):
-    from tac.lossless import codecs
-
-    real = codecs._ppmd_encode
-    # A valid stream of the wrong content (never a corrupt one: pyppmd would not survive it).
-    monkeypatch.setattr(codecs, "_ppmd_encode", lambda data, level: real(data[::-1], level))
-    data = _text(3000)
-    forced = compress_bytes(data, "ppmd", chunk_size=1024)
-    assert [forced[22 + i * (17 + 1024)] for i in range(2)] == [0, 0]  # stored instead
-    assert decompress_bytes(forced) == data
-    assert decompress_bytes(compress_bytes(data)) == data
+def test_ppmd_is_no_longer_written():
+    """PPMd (id 6) was retired: pyppmd crashes on crafted input (test_lossless_hostile.py)."""
+    assert "ppmd" not in CHOICES
+    with pytest.raises(TacError) as exc:
+        compress_bytes(b"abc", "ppmd")
+    _single_line_error(exc, "ppmd is no longer written", "crash")
 
 
 def test_file_round_trip_and_report(tmp_path):
@@ -369,11 +356,24 @@ def test_chunk_declaring_more_stored_bytes_than_the_file_has():
     _single_line_error(exc, "remain before the trailer")
 
 
-@pytest.mark.parametrize("codec", [c for c in CODECS if c not in ("store", "ppmd")])
+def _bomb(codec: str, n: int, window_log: int) -> bytes:
+    """n zeros in a tiny payload whose declared window (if any) suits a 2^window_log B chunk."""
+    if codec == "brotli":
+        return brotli.compress(bytes(n), quality=5, lgwin=window_log)
+    if codec == "zstd":
+        params = zstandard.ZstdCompressionParameters.from_level(
+            1, window_log=window_log, write_content_size=False, write_dict_id=False
+        )
+        return zstandard.ZstdCompressor(compression_params=params).compress(bytes(n))
+    c = REGISTRY[codec]
+    return c.compress(bytes(n), 9 if codec == "zlib" else c.min_level)  # fast, yet tiny
+
+
+@pytest.mark.parametrize("codec", [c for c in CODECS if c != "store"])
 def test_payload_bomb_is_cut_off(codec):
     """A payload expanding to 4 MiB inside a chunk declaring 4 KiB, all CRCs valid."""
     c = REGISTRY[codec]
-    bomb = c.compress(bytes(4 << 20), 9 if codec == "zlib" else c.min_level)  # fast, yet tiny
+    bomb = _bomb(codec, 4 << 20, 12)
     raw = bytes(4096)
     blob = _header(4096, 4096) + _chunk(c.id, 4096, zlib.crc32(raw), bomb) + _trailer(1, raw)
     tracemalloc.start()
@@ -388,18 +388,58 @@ def test_payload_bomb_is_cut_off(codec):
 
 
 @pytest.mark.parametrize(
-    ("params", "needle"), [(bytes([1, 24]), "order 1"), (bytes([6, 40]), "2^40")]
+    ("codec", "payload", "needle"),
+    [
+        # Windows larger than a 4 KiB chunk could need, as a crafted file would declare them.
+        ("zstd", _bomb("zstd", 1 << 20, 20), "1048576 B window"),
+        ("zstd", zstandard.ZstdCompressor(write_checksum=True).compress(bytes(4096)), "descriptor"),
+        ("zstd", b"\x28\xb5\x2f\xfd\x00", "truncated"),
+        ("zstd", b"\x50\x2a\x4d\x18" + bytes(8), "magic"),  # a skippable frame
+        ("brotli", brotli.compress(bytes(4096), quality=5, lgwin=22), "2^22 B window"),
+        ("brotli", bytes([0x11]) + bytes(8), "large window"),
+        ("bz2", b"BZh0" + bz2.compress(bytes(4096))[4:], "BZh1..BZh9"),
+        ("bz2", b"BZ", "BZh1..BZh9"),
+    ],
+    ids=[
+        "zstd-window",
+        "zstd-descriptor",
+        "zstd-short-header",
+        "zstd-skippable",
+        "brotli-window",
+        "brotli-large-window",
+        "bz2-block-size",
+        "bz2-short",
+    ],
 )
-def test_ppmd_parameters_are_validated(params, needle):
-    raw = b"abc" * 10
-    payload = params + REGISTRY["ppmd"].compress(raw)[2:]
-    blob = _container(1024, [(6, raw, payload)])
-    with pytest.raises(TacError) as exc:
-        decompress_bytes(blob)
+def test_codec_parameters_are_checked_before_decoding(codec, payload, needle):
+    """Every parameter a payload carries must be one tac's encoder writes for the chunk."""
+    with pytest.raises(CodecError) as exc:
+        REGISTRY[codec].decompress(payload, 4096)
     _single_line_error(exc, needle)
 
 
-@pytest.mark.parametrize("codec", [c for c in CODECS if c != "ppmd"])
+def test_every_encoder_output_passes_its_parameter_check():
+    for codec, c in REGISTRY.items():
+        for n in (1, 255, 256, 4096, 5000):
+            data = _text(5000)[:n]
+            for level in sorted({c.min_level, c.default_level, c.max_level} - {None}) or [None]:
+                assert c.decompress(c.compress(data, level), n) == data, (codec, n, level)
+
+
+@pytest.mark.parametrize("params", [bytes([6, 24]), bytes([1, 24])], ids=["valid", "order-1"])
+def test_retired_ppmd_chunk_is_refused(params, tmp_path):
+    raw = b"abc" * 10
+    blob = _container(1024, [(6, raw, params + bytes(40))])
+    with pytest.raises(TacError) as exc:
+        decompress_bytes(blob)
+    _single_line_error(exc, "chunk 1 of 1", "ppmd (id 6)", "no longer reads")
+    (tmp_path / "old.tacl").write_bytes(blob)
+    with pytest.raises(TacError) as exc:
+        inspect_file(tmp_path / "old.tacl")
+    _single_line_error(exc, "ppmd (id 6)")
+
+
+@pytest.mark.parametrize("codec", CODECS)
 def test_codec_refuses_truncated_and_extended_payloads(codec):
     c = REGISTRY[codec]
     data = _text(2000)

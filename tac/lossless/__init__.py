@@ -1,7 +1,7 @@
 """`tac lossless`: a chunked, self-checking container over general-purpose codecs.
 
 For the bytes tac ships that no task-aware model can shrink (quantized weights, encoded
-bitstreams, raw frames), pick per chunk whichever of zlib, lzma, bz2, brotli, zstd and PPMd is
+bitstreams, raw frames), pick per chunk whichever of zlib, lzma, bz2, brotli and zstd is
 smallest. The on-disk format is documented in `tac.lossless.container` and
 docs/lossless-format.md.
 

@@ -38,8 +38,8 @@ SUFFIX = ".tacl"
 PROGRESS_THRESHOLD = 64 << 20  # below this a run takes seconds; a bar would only flicker
 
 app = typer.Typer(
-    help="Lossless container: each chunk compressed with whichever of zlib, lzma, bz2, brotli, "
-    "zstd and PPMd is smallest, with CRCs and a SHA-256 verified on the way back.",
+    help="Lossless container: each chunk compressed with whichever of zlib, lzma, bz2, brotli "
+    "and zstd is smallest, with CRCs and a SHA-256 verified on the way back.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

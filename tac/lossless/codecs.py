@@ -5,8 +5,13 @@ back. The container stores the codec's id byte and the chunk's raw size next to 
 every decoder is told exactly how many bytes it may produce and must refuse to produce more: each
 one asks its library for at most `raw_size + 1` bytes (or decodes in bounded pieces where the
 library has no output limit), so a hostile payload can never make tac allocate more than about
-one chunk. Decoder memory is bounded the same way: the lzma dictionary and the zstd window are
-derived from the declared raw size, and the PPMd model size is capped.
+one chunk.
+
+A CRC is not a MAC: a crafted file can carry any payload with a valid CRC. So before a library
+sees a payload, its codec checks every parameter the payload carries (zstd frame flags and
+window, brotli window, bzip2 block size) against what this module's encoder writes for a chunk
+of that raw size, and refuses anything else. Only decoders that survive arbitrary input within
+those parameters are kept: PPMd (id 6) did not and was dropped (docs/lossless-format.md).
 
 `auto` is not a codec but a policy: compress the chunk with every codec and keep the smallest
 payload, `store` winning ties, so incompressible data costs nothing but the chunk header.
@@ -25,7 +30,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import brotli
-import pyppmd
 import zstandard
 
 from tac.errors import TacError
@@ -37,7 +41,11 @@ class CodecError(Exception):
 
 @dataclass(frozen=True)
 class Codec:
-    """One compressor: `compress` is deterministic, `decompress` is bounded by `raw_size`."""
+    """One compressor: `compress` is deterministic, `decompress` is bounded by `raw_size`.
+
+    `_check` sees the payload first and raises CodecError unless every parameter it carries is
+    one `_encode` writes for a chunk of `raw_size` bytes.
+    """
 
     name: str
     id: int
@@ -47,6 +55,7 @@ class Codec:
     level_meaning: str
     _encode: Callable[[bytes, int | None], bytes]
     _decode: Callable[[bytes, int], bytes]
+    _check: Callable[[bytes, int], None]
 
     def check_level(self, level: int | None) -> int | None:
         """The level to use, or a TacError naming the valid range."""
@@ -67,6 +76,7 @@ class Codec:
     def decompress(self, payload: bytes, raw_size: int) -> bytes:
         """Exactly `raw_size` bytes, or CodecError; never allocates much more than `raw_size`."""
         try:
+            self._check(payload, raw_size)  # before the library sees a byte of it
             out = self._decode(payload, raw_size)
         except CodecError:
             raise
@@ -91,7 +101,15 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
+def _no_parameters(payload: bytes, raw_size: int) -> None:
+    """For payloads that carry no parameter tac must bound (see each codec's comment)."""
+
+
 # --- store -------------------------------------------------------------------------------------
+
+
+def _store_encode(data: bytes, level: int | None) -> bytes:
+    return bytes(data)
 
 
 def _store_decode(payload: bytes, raw_size: int) -> bytes:
@@ -101,6 +119,7 @@ def _store_decode(payload: bytes, raw_size: int) -> bytes:
 
 
 # --- zlib: raw deflate (no zlib header or adler32: the container has its own CRCs) -------------
+# The window (15 bits) is the reader's choice, not the stream's: nothing to check.
 
 
 def _zlib_encode(data: bytes, level: int | None) -> bytes:
@@ -138,6 +157,7 @@ def _lzma_filters(raw_size: int, preset: int = 0) -> list[dict]:
     # A raw LZMA2 stream is self-describing except for the dictionary size. No match can reach
     # further back than the chunk itself, so both sides derive it from the raw size: the decoder
     # needs no stored parameter and never allocates more than about one chunk of dictionary.
+    # (The lc/lp/pb properties inside the stream are checked by liblzma and cost no memory.)
     dict_size = max(4096, _next_pow2(raw_size))
     return [{"id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": dict_size}]
 
@@ -160,12 +180,54 @@ def _bz2_decode(payload: bytes, raw_size: int) -> bytes:
     return _bounded_stdlib("bz2", bz2.BZ2Decompressor(), payload, raw_size)
 
 
+def _bz2_check(payload: bytes, raw_size: int) -> None:
+    # The block size digit (100 kB units) sets the decoder's memory; the encoder writes 1..9.
+    if payload[:3] != b"BZh" or payload[3:4] not in [b"%d" % n for n in range(1, 10)]:
+        raise CodecError(f"bz2 payload does not start with a BZh1..BZh9 header ({payload[:4]!r})")
+
+
 # --- brotli: output limit per call, so decode in bounded pieces --------------------------------
 
 
+def _brotli_lgwin(raw_size: int) -> int:
+    return min(24, max(10, _next_pow2(raw_size).bit_length() - 1))  # window = the chunk
+
+
 def _brotli_encode(data: bytes, level: int | None) -> bytes:
-    lgwin = min(24, max(10, _next_pow2(len(data)).bit_length() - 1))  # window = the chunk
-    return brotli.compress(data, quality=11 if level is None else level, lgwin=lgwin)
+    return brotli.compress(
+        data, quality=11 if level is None else level, lgwin=_brotli_lgwin(len(data))
+    )
+
+
+# Qualities 0 and 1 always write a 2^18 B window, whatever lgwin asks (measured, brotli 1.2).
+_BROTLI_FAST_LGWIN = 18
+
+
+def _brotli_wbits(first: int) -> int | None:
+    """The window size a stream declares in its first bits (RFC 7932 section 9.1, LSB first);
+    None for the large-window extension, which tac never writes."""
+    if not first & 1:
+        return 16
+    if n := (first >> 1) & 7:
+        return 17 + n
+    m = (first >> 4) & 7
+    if m == 1:
+        return None
+    return 8 + m if m else 17
+
+
+def _brotli_check(payload: bytes, raw_size: int) -> None:
+    if not payload:
+        raise CodecError("brotli payload is empty")
+    wbits = _brotli_wbits(payload[0])
+    if wbits is None:
+        raise CodecError("brotli payload asks for a large window, which tac never writes")
+    limit = max(_BROTLI_FAST_LGWIN, _brotli_lgwin(raw_size))
+    if wbits > limit:
+        raise CodecError(
+            f"brotli payload asks for a 2^{wbits} B window; "
+            f"a {raw_size} B chunk gets at most 2^{limit}"
+        )
 
 
 def _brotli_decode(payload: bytes, raw_size: int) -> bytes:
@@ -201,9 +263,37 @@ def _zstd_encode(data: bytes, level: int | None) -> bytes:
     return cctx.compress(data)
 
 
+def _zstd_window(raw_size: int) -> int:
+    # What zstd shrinks the window to when it knows the source size (never below 1 KiB).
+    return max(1 << 10, _next_pow2(raw_size))
+
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _zstd_check(payload: bytes, raw_size: int) -> None:
+    # Frame header (RFC 8878 3.1.1.1): the encoder above always writes descriptor 0 (no content
+    # size, no single segment, no checksum, no dictionary id), then a window descriptor.
+    if payload[:4] != _ZSTD_MAGIC:
+        raise CodecError("zstd payload does not start with a zstd frame magic number")
+    if len(payload) < 6:
+        raise CodecError("zstd payload ends inside its frame header (truncated)")
+    if payload[4] != 0:
+        raise CodecError(
+            f"zstd frame header descriptor 0x{payload[4]:02x} is not one tac writes (0x00)"
+        )
+    exponent, mantissa = payload[5] >> 3, payload[5] & 7
+    base = 1 << (10 + exponent)
+    window = base + base // 8 * mantissa
+    if window > _zstd_window(raw_size):
+        raise CodecError(
+            f"zstd frame asks for a {window} B window; a {raw_size} B chunk gets at most "
+            f"{_zstd_window(raw_size)} B"
+        )
+
+
 def _zstd_decode(payload: bytes, raw_size: int) -> bytes:
-    # Refuse frames asking for a window larger than this chunk could need (with margin).
-    dctx = zstandard.ZstdDecompressor(max_window_size=max(1 << 20, 2 * _next_pow2(raw_size)))
+    dctx = zstandard.ZstdDecompressor(max_window_size=_zstd_window(raw_size))  # and zstd checks
     out = bytearray()
     with dctx.stream_reader(payload, read_across_frames=False) as reader:
         while len(out) <= raw_size:
@@ -224,86 +314,34 @@ def _zstd_decode(payload: bytes, raw_size: int) -> bytes:
     return bytes(out)
 
 
-# --- ppmd: PPMd var. H (7-Zip's PPMd7); payload = order u8 + log2(memory) u8 + range-coded data -
-
-PPMD_MEM_LOG2 = 24  # 16 MiB model, 7-Zip's default
-PPMD_MIN_MEM_LOG2, PPMD_MAX_MEM_LOG2 = 16, 28  # a decoder never allocates more than 256 MiB
-_PPMD_ENCODE_PIECE = 2048
-_PPMD_PAD = bytes(1 << 16)
-
-
-def _ppmd_encode(data: bytes, level: int | None) -> bytes:
-    order = 6 if level is None else level
-    enc = pyppmd.Ppmd7Encoder(order, 1 << PPMD_MEM_LOG2)
-    # pyppmd 1.3.1 silently drops output bytes when one symbol's code crosses the end of its
-    # 32 KiB output block. Feeding 2 KiB at a time keeps each call's output inside its first
-    # block; `_ppmd_verified` below still checks every payload before it is used.
-    parts = [bytes([order, PPMD_MEM_LOG2])]
-    parts += [
-        enc.encode(data[i : i + _PPMD_ENCODE_PIECE])
-        for i in range(0, len(data), _PPMD_ENCODE_PIECE)
-    ]
-    parts.append(enc.flush(endmark=False))  # the raw size is known, so no end marker is needed
-    return b"".join(parts)
-
-
-def _ppmd_decode(payload: bytes, raw_size: int) -> bytes:
-    """Only for payloads whose stored CRC matched: pyppmd is not memory-safe on corrupt input."""
-    if len(payload) < 2:
-        raise CodecError("ppmd payload is shorter than its 2-byte parameter header")
-    order, mem_log2 = payload[0], payload[1]
-    if not 2 <= order <= 64:
-        raise CodecError(f"ppmd payload declares model order {order} (valid: 2..64)")
-    if not PPMD_MIN_MEM_LOG2 <= mem_log2 <= PPMD_MAX_MEM_LOG2:
-        raise CodecError(
-            f"ppmd payload declares a 2^{mem_log2} B model "
-            f"(valid: 2^{PPMD_MIN_MEM_LOG2}..2^{PPMD_MAX_MEM_LOG2})"
-        )
-    if raw_size == 0:
-        return b""
-    dec = pyppmd.Ppmd7Decoder(order, 1 << mem_log2)
-    out = bytearray(dec.decode(payload[2:], raw_size))  # `length` caps the output exactly
-    # pyppmd decodes on a helper thread that parks when input runs out; freeing the decoder
-    # while it is parked (or calling decode(b"")) corrupts memory. Feed zeros until the thread
-    # has produced every symbol or stopped on its own; the CRC check then rejects the result.
-    while len(out) < raw_size:
-        piece = dec.decode(_PPMD_PAD, raw_size - len(out))
-        if not piece:  # 64 KiB of input always yields a symbol unless the thread has finished
-            break
-        out += piece
-    return bytes(out)
-
-
-def _ppmd_verified(data: bytes, level: int | None) -> bytes:
-    payload = _ppmd_encode(data, level)
-    try:
-        ok = _ppmd_decode(payload, len(data)) == data
-    except Exception:  # any failure to round-trip means: do not use this payload
-        ok = False
-    if not ok:
-        raise _Unusable("ppmd could not round-trip this chunk")
-    return payload
-
-
-class _Unusable(Exception):
-    """A compressor produced a payload that must not be written; the chunk falls back."""
-
-
 # --- registry ----------------------------------------------------------------------------------
 
 REGISTRY: dict[str, Codec] = {
     c.name: c
     for c in (
-        Codec("store", 0, None, None, None, "", lambda d, _lvl: bytes(d), _store_decode),
-        Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode),
-        Codec("lzma", 2, 0, 9, 9, "preset (always with extreme)", _lzma_encode, _lzma_decode),
-        Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode),
-        Codec("brotli", 4, 0, 11, 11, "quality", _brotli_encode, _brotli_decode),
-        Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode),
-        Codec("ppmd", 6, 2, 64, 6, "model order", _ppmd_verified, _ppmd_decode),
+        Codec("store", 0, None, None, None, "", _store_encode, _store_decode, _no_parameters),
+        Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode, _no_parameters),
+        Codec(
+            "lzma",
+            2,
+            0,
+            9,
+            9,
+            "preset (always with extreme)",
+            _lzma_encode,
+            _lzma_decode,
+            _no_parameters,
+        ),
+        Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode, _bz2_check),
+        Codec("brotli", 4, 0, 11, 11, "quality", _brotli_encode, _brotli_decode, _brotli_check),
+        Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check),
     )
 }
 BY_ID: dict[int, Codec] = {c.id: c for c in REGISTRY.values()}
+# Ids a past tac wrote that this one refuses to decode, with the reason. Never reused.
+RETIRED: dict[int, tuple[str, str]] = {
+    6: ("ppmd", "pyppmd can crash on a crafted payload, so tac dropped it"),
+}
 AUTO = "auto"
 CHOICES: tuple[str, ...] = (AUTO, *REGISTRY)
 
@@ -314,6 +352,12 @@ def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
         if level is not None:
             raise TacError("--level applies to one codec; auto uses each codec's strongest level")
         return list(REGISTRY.values()), None
+    retired = dict(RETIRED.values())
+    if codec in retired:
+        why = retired[codec]
+        raise TacError(
+            f"codec {codec} is no longer written: {why}; choose one of {', '.join(CHOICES)}"
+        )
     if codec not in REGISTRY:
         raise TacError(f"unknown codec {codec!r}; choose one of {', '.join(CHOICES)}")
     chosen = REGISTRY[codec]
@@ -331,15 +375,12 @@ def compress_chunk(
     """The smallest payload among `codecs` (`store` wins ties and is the fallback).
 
     With one codec its payload is used even if larger than the input (the user asked for it),
-    unless it exceeds the format's bound or failed verification; then the chunk is stored.
+    unless it exceeds the format's bound; then the chunk is stored.
     """
     codecs = list(codecs)
 
     def attempt(codec: Codec) -> bytes | None:
-        try:
-            payload = codec.compress(data, level)
-        except _Unusable:
-            return None
+        payload = codec.compress(data, level)
         return payload if len(payload) <= max_stored_size(len(data)) else None
 
     if pool is not None and len(codecs) > 1:

@@ -14,8 +14,10 @@ rationale and the full list of checks):
 
 Two CRCs per chunk because they answer different questions: the stored-bytes CRC proves the
 payload is what the writer wrote before any decoder sees it (every single-bit flip and every
-truncation is caught there, and PPMd's decoder is not safe on corrupt input), the raw CRC proves
-the codec reproduced the chunk. The SHA-256 covers the whole content end to end.
+truncation is caught there), the raw CRC proves the codec reproduced the chunk. The SHA-256
+covers the whole content end to end. None of them is a MAC: a crafted file recomputes them, so
+each codec also checks the parameters its payload carries before its library runs
+(tac.lossless.codecs), and only decoders that survive arbitrary bytes are kept.
 
 Reading trusts nothing: the header's sizes must be backed by enough file bytes before anything is
 decoded (a 1 KB file cannot declare 1 TB), each chunk's sizes must match the header exactly, a
@@ -38,6 +40,7 @@ from typing import BinaryIO
 from tac.errors import TacError
 from tac.lossless.codecs import (
     BY_ID,
+    RETIRED,
     Codec,
     CodecError,
     compress_chunk,
@@ -256,6 +259,12 @@ def _read_chunk_header(cur: _Cursor, header: _Header, index: int) -> _ChunkHead:
     raw = cur.read(CHUNK.size, f"header of {where}")
     codec_id, raw_size, stored, raw_crc, stored_crc = CHUNK.unpack(raw)
     codec = BY_ID.get(codec_id)
+    if codec is None and codec_id in RETIRED:
+        name, why = RETIRED[codec_id]
+        raise cur.fail(
+            f"{where} uses codec {name} (id {codec_id}), which tac no longer reads: {why} "
+            "(docs/lossless-format.md)"
+        )
     if codec is None:
         raise cur.fail(f"{where} uses unknown codec id {codec_id} (corrupt or from a newer tac)")
     expected = header.chunk_raw_size(index)
@@ -310,7 +319,7 @@ def read_stream(
         head = _read_chunk_header(cur, header, index)
         where = f"chunk {index + 1} of {header.chunks} ({head.codec.name})"
         payload = cur.read(head.stored, f"payload of {where}")
-        # Checked before any decoder runs: corrupt bytes never reach a codec library.
+        # Checked before any decoder runs: accidentally corrupt bytes never reach a library.
         if zlib.crc32(payload, zlib.crc32(head.prefix)) != head.stored_crc:
             raise cur.fail(f"{where} is corrupt (CRC mismatch of the stored bytes)")
         try:
