@@ -16,7 +16,7 @@ HELP = """\
 | `s` | sort the candidates by the next column (or click a header; again reverses) |
 | `p` | pause / resume dispatching (running jobs go on) |
 | `c` | cancel the job selected in the jobs tab |
-| `b` | change the budget caps |
+| `b` | change the budget caps: all three are applied as shown, after a yes (empty = no cap) |
 | `x` | stop the loop (running jobs are cancelled) |
 | `?` | this help; `escape` closes it |
 | `q` | quit the dashboard: **the loop keeps running** |
