@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 # two cycles, jobs as local subprocesses. `tac demo run` compares fixed settings instead.
 demo: $(STAMP)
 	rm -rf runs/demo-loop
-	$(BIN)/tac loop --run-dir runs/demo-loop --max-cycles 2 --explore 6 --top-k 2 \
+	$(BIN)/tac loop --run-dir runs/demo-loop --data demo --max-cycles 2 --explore 6 --top-k 2 \
 		--min-anchors 6 --coverage 0.8 --local-concurrency 2
 
 test: $(STAMP)

@@ -41,11 +41,11 @@ def main() -> None:
         state = asyncio.run(Controller(run, config, [backend]).run())
         wall = time.perf_counter() - start
         events = read_events(run / "ledger.jsonl")
-    dispatched = {e["job_id"]: e["ts"] for e in events if e["type"] == "dispatched"}
+    dispatched = {e.job_id: e.ts for e in events if e.type == "dispatched"}
     first_beat: dict[str, float] = {}
     for e in events:
-        if e["type"] in ("heartbeat", "finished") and e["job_id"] not in first_beat:
-            first_beat[e["job_id"]] = e["ts"]
+        if e.type in ("heartbeat", "finished") and e.job_id not in first_beat:
+            first_beat[e.job_id] = e.ts
     latency = [first_beat[j] - t for j, t in dispatched.items() if j in first_beat]
     print(f"CPU, {os.cpu_count()} cores; {len(state.jobs)} trivial jobs, concurrency {args.concurrency}, poll {args.poll_s} s")  # fmt: skip
     print(f"  wall {wall:.1f} s = {len(state.jobs) / wall:.1f} jobs/s end to end")

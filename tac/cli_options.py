@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tac.errors import TacError
+
+CHALLENGE_ENV = "TAC_CHALLENGE_DIR"
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -15,8 +18,10 @@ ChallengeDir = Annotated[
     Path | None,
     typer.Option(
         "--challenge-dir",
+        envvar=CHALLENGE_ENV,  # read here, once, where options are parsed: never by the library
+        show_envvar=False,
         help="Checkout of the challenge repository: official weights (models/) and videos (videos/). "
-        "Defaults to $TAC_CHALLENGE_DIR; without it tac uses the demo clip and stand-in scorers.",
+        f"Defaults to ${CHALLENGE_ENV}; without it tac uses the demo clip and stand-in scorers.",
     ),
 ]
 Originals = Annotated[
@@ -28,6 +33,74 @@ Originals = Annotated[
 ]
 VideoNames = Annotated[
     Path | None, typer.Option("--video-names", help="Text file, one video name per line.")
+]
+Data = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="demo (the synthetic clip, stand-in scorers) or challenge (the checkout's video and "
+        "weights). Default: challenge when a checkout is given (--challenge-dir or "
+        f"${CHALLENGE_ENV}), else demo.",
+    ),
+]
+AllowMixed = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mixed",
+        help="Score the demo clip with the checkout's weights: numbers that match neither the "
+        "contest nor the stand-in demo.",
+    ),
+]
+
+
+def given_by(ctx: typer.Context, name: str) -> str:
+    """Where an option's value came from: COMMANDLINE, ENVIRONMENT, DEFAULT, … (by name: typer
+    vendors its own click, whose enum is not click's)."""
+    source = ctx.get_parameter_source(name)
+    return source.name if source is not None else "DEFAULT"
+
+
+def data_choice(
+    ctx: typer.Context, data: str | None, challenge_dir: Path | None, allow_mixed: bool
+) -> tuple[str, Path | None]:
+    """(data, checkout) for a command with --data: one rule for all of them, applied here.
+
+    The demo clip is scored with stand-ins; a checkout given on the command line with
+    `--data demo` is refused unless --allow-mixed asks for the mix, and one that only comes
+    from the environment is a default for checkout runs, not a reason to mix.
+    """
+    if data is None:
+        data = "challenge" if challenge_dir else "demo"
+    if data not in ("demo", "challenge"):
+        raise TacError(f"--data {data}: use demo or challenge")
+    if data == "challenge" and challenge_dir is None:
+        raise TacError(
+            f"--data challenge: no challenge checkout; give --challenge-dir DIR or set ${CHALLENGE_ENV}"
+        )
+    if data == "demo" and challenge_dir is not None and not allow_mixed:
+        if given_by(ctx, "challenge_dir") == "ENVIRONMENT":
+            return data, None
+        raise TacError(
+            f"--data demo with --challenge-dir {challenge_dir}: the demo clip scored with the "
+            "checkout's weights is a mixed setup; drop --challenge-dir (stand-in scorers), use "
+            "--data challenge, or ask for the mix with --allow-mixed"
+        )
+    return data, challenge_dir
+
+
+def _coverage(value: float) -> float:
+    from tac.search.band import coverage_problem
+
+    if problem := coverage_problem(value):
+        raise TacError(f"--coverage {value:g}: {problem}")
+    return value
+
+
+Coverage = Annotated[
+    float,
+    typer.Option(
+        "--coverage", callback=_coverage, help="Score-band coverage, above 0.5 and below 1."
+    ),
 ]
 SubmissionDir = Annotated[Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")]
 Device = Annotated[

@@ -81,13 +81,22 @@ def _read_json(path: Path):
         raise TacError(f"{path}: not valid JSON ({exc})") from None
 
 
+def first_error(exc: ValidationError) -> str:
+    """A validation error's first problem in words for a person: `where: what`."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {where!r}"
+    if err["type"] == "missing":
+        return f"missing {where!r}"
+    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+
+
 def _validate(cls: type[R], data, where: str) -> R:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise TacError(f"{where}: invalid {cls.__name__}: {loc}: {err['msg']}") from None
+        raise TacError(f"{where}: invalid {cls.__name__}: {first_error(exc)}") from None
 
 
 def load_record(cls: type[R], path: str | os.PathLike) -> R:

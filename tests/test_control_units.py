@@ -4,14 +4,13 @@ import hashlib
 import json
 import math
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tac.control import budget as B
 from tac.control.backends.base import Fetched
 from tac.control.harvest import verify
-from tac.control.ledger import Ledger, fold, load_state, read_events
+from tac.control.ledger import Ledger, fold, load_state, read_events, read_ledger
 from tac.records import Candidate, CandidateParams, JobLimits, JobSpec, params_id
 from tac.search.synthetic import SyntheticWorld
 
@@ -33,25 +32,27 @@ def test_ledger_appends_folds_and_survives_a_torn_line(tmp_path):
     led.append(
         "finished", job_id="j1", outcome="ok", cost=0.25, wall_s=10.0
     )  # a replayed duplicate
-    led.append("something_new", x=1)  # a newer writer's event type
     led.close()
     with open(tmp_path / "ledger.jsonl", "a") as f:
+        f.write('{"v":1,"seq":5,"ts":1.0,"run_id":"r1","type":"something_new","x":1}\n')  # a newer writer's type
         f.write('{"v": 1, "seq": 6, "type": "finis')  # killed mid-write
     state = load_state(tmp_path)
     assert state.run_id == "r1" and state.spent == 0.25 and state.jobs["j1"].state == "ok"
-    assert [e["seq"] for e in read_events(tmp_path / "ledger.jsonl")] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in read_events(tmp_path / "ledger.jsonl")] == [1, 2, 3, 4, 5]
     # the next writer repairs the torn line and continues the sequence on a line of its own
     led = Ledger(tmp_path, "r1")
     led.append("run_finished", reason="done", spent=0.25)
     led.close()
     events = read_events(tmp_path / "ledger.jsonl")
-    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6] and fold(events).finished
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6] and fold(events).finished
 
 
-def test_ledger_refuses_damage_in_the_middle(tmp_path):
-    (tmp_path / "ledger.jsonl").write_text('{"v":1,"seq":1,"type":"a"}\nnot json\n{"v":1,"seq":3,"type":"b"}\n')  # fmt: skip
-    with pytest.raises(ValueError, match="line 2"):
-        read_events(tmp_path / "ledger.jsonl")
+def test_ledger_skips_damage_in_the_middle_and_says_where(tmp_path):
+    envelope = '"v":1,"ts":1.0,"run_id":"r"'
+    (tmp_path / "ledger.jsonl").write_text(f'{{{envelope},"seq":1,"type":"a"}}\nnot json\n{{{envelope},"seq":3,"type":"b"}}\n')  # fmt: skip
+    read = read_ledger(tmp_path / "ledger.jsonl")
+    assert [e.seq for e in read.events] == [1, 3] and read.unreadable == [2]
+    assert read.note(tmp_path / "ledger.jsonl").endswith("skipped 1 unreadable line (first: line 2)")
 
 
 def fetched_for(r, **change):
@@ -151,18 +152,18 @@ def test_jobs_wait_in_one_queue_for_whichever_host_frees_first(tmp_path):
     fast = LocalBackend(run / "b", concurrency=2, name="b", command=["sleep", "0.2"])
     asyncio.run(Controller(run, config, [slow, fast]).run())
     evs = read_events(run / "ledger.jsonl")
-    hosts = {e["job_id"]: e["host"] for e in evs if e["type"] == "dispatched"}
+    hosts = {e.job_id: e.host for e in evs if e.type == "dispatched"}
     assert len(hosts) == 9
     per_host = {h: sum(v == h for v in hosts.values()) for h in ("a", "b")}
     # the fast host drains the queue while the slow one holds its single slot
     assert per_host["b"] > 2 * per_host["a"] >= 2, per_host
     running = {"a": 0, "b": 0}
     for e in evs:
-        if e["type"] == "dispatched":
-            running[e["host"]] += 1
+        if e.type == "dispatched":
+            running[e.host] += 1
             assert running["a"] <= 1 and running["b"] <= 2
-        elif e["type"] == "finished":
-            running[hosts[e["job_id"]]] -= 1
+        elif e.type == "finished":
+            running[hosts[e.job_id]] -= 1
 
 
 def test_the_host_stops_a_job_when_its_budget_lease_runs_out_unless_extended(tmp_path):

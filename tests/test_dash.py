@@ -15,6 +15,7 @@ from tac.control.synthetic import SyntheticRun, mid_run
 from tui.app import DashApp
 from tui.model import LedgerTail, RunModel, load
 from tui.screens.caps import CapsScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.budget import BudgetGauges
 from tui.widgets.candidates import CandidatesTable
@@ -60,8 +61,8 @@ def test_tail_skips_garbage_waits_for_a_torn_line_and_restarts_on_a_rewrite(tmp_
     mid_run(tmp_path)
     with open(tmp_path / "ledger.jsonl", "a") as f:
         f.write("this is not json\n")
-        f.write('{"v":1,"seq":999,"type":"from_the_future","x":1}\n')
-        f.write('{"v":1,"seq":1000,"type":"cycle_fini')  # torn: the writer is mid-line
+        f.write('{"v":1,"seq":999,"ts":1.0,"run_id":"synthetic-run","type":"from_the_future","x":1}\n')
+        f.write('{"v":1,"seq":1000,"ts":1.0,"run_id":"synthetic-run","type":"cycle_fini')  # torn: the writer is mid-line
     model, tail = RunModel(tmp_path), LedgerTail(tmp_path / "ledger.jsonl")
     assert load(model, tail)
     assert tail.skipped == 1 and model.skipped_lines == 1
@@ -70,7 +71,7 @@ def test_tail_skips_garbage_waits_for_a_torn_line_and_restarts_on_a_rewrite(tmp_
     with open(tmp_path / "ledger.jsonl", "a") as f:
         f.write('shed","cycle":2,"best":1.5}\n')  # the torn line completes
     assert load(model, tail) and model.state.cycles_finished == 2
-    (tmp_path / "ledger.jsonl").write_text('{"v":1,"seq":1,"type":"run_started","run_id":"again","config":{}}\n')  # fmt: skip
+    (tmp_path / "ledger.jsonl").write_text('{"v":1,"seq":1,"ts":1.0,"type":"run_started","run_id":"again","config":{}}\n')  # fmt: skip
     assert load(model, tail) and model.state.run_id == "again" and model.events == 1
 
 
@@ -265,13 +266,22 @@ def test_keys_write_control_commands_and_acknowledgements_clear_them(tmp_path):
         assert "PAUSED" in header and "sent:" not in header
         await pilot.press("p")  # paused now: the same key resumes
         assert commands()[-1]["command"] == "resume"
-        # caps: the modal, a bad value refused in place, then a good one
+        # caps: the modal; applying asks first, then writes every cap as shown (tests/test_dash_caps.py)
         await pilot.press("b")
         assert isinstance(app.screen, CapsScreen)
         app.screen.query_one("#max_total_cost").value = "2.5"
         app.screen.query_one("#max_cost_per_job").value = ""
         await pilot.press("enter")
-        assert commands()[-1] | {"id": 0, "ts": 0} == {"id": 0, "ts": 0, "command": "caps", "max_total_cost": 2.5, "max_cost_per_job": None}  # fmt: skip
+        for _ in range(100):
+            if isinstance(app.screen, ConfirmScreen):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("y")
+        for _ in range(100):
+            if commands()[-1]["command"] == "caps" and app.screen is app.screen_stack[0]:
+                break
+            await pilot.pause(0.05)
+        assert commands()[-1] | {"id": 0, "ts": 0} == {"id": 0, "ts": 0, "command": "caps", "max_total_cost": 2.5, "max_cost_per_cycle": 0.5, "max_cost_per_job": None}  # fmt: skip
         # cancel: the selected job in the jobs tab, after a confirmation
         await pilot.press("3")
         jobs = app.query_one(JobsTable)
@@ -377,7 +387,7 @@ def test_dashboard_pauses_and_resumes_a_real_local_loop(tmp_path):
             await until(pilot, lambda: len(m.state.jobs) > dispatched, "a dispatch after resuming")
             await pilot.press("x", "y")
             await until(pilot, lambda: m.state.finished, "the loop to stop")
-            return [(e["command"], e["ok"]) for e in m.controls]
+            return [(e.command, e.ok) for e in m.controls]
 
         assert run_app(app, scenario, settle=False) == [
             ("pause", True),
@@ -452,7 +462,7 @@ def test_started_loop_outlives_the_dashboard(tmp_path, monkeypatch):
 
     run_app(app, scenario)
     deadline = time.monotonic() + 180
-    while not any(e["type"] == "run_finished" for e in events(run_dir)):  # … the loop goes on
+    while not any(e.type == "run_finished" for e in events(run_dir)):  # … the loop goes on
         assert time.monotonic() < deadline, "the loop did not finish after the dashboard quit"
         time.sleep(0.2)
     assert json.loads((run_dir / "summary.json").read_text())["jobs"]["ok"] == 1

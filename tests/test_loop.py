@@ -57,8 +57,8 @@ def test_killed_loop_resumes_and_harvests_everything_exactly_once(tmp_path):
     args = ["--max-cycles", "2", "--explore", "3", "--local-price", "36"]
     proc = start_loop(run, *args)
     # kill it while one job has finished and another is still running
-    wait_for(run, lambda evs: any(e["type"] == "finished" for e in evs)
-             and len({e["job_id"] for e in evs if e["type"] == "dispatched"}) > len({e["job_id"] for e in evs if e["type"] == "finished"}))  # fmt: skip
+    wait_for(run, lambda evs: any(e.type == "finished" for e in evs)
+             and len({e.job_id for e in evs if e.type == "dispatched"}) > len({e.job_id for e in evs if e.type == "finished"}))  # fmt: skip
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     before = fold(events(run))
@@ -68,15 +68,15 @@ def test_killed_loop_resumes_and_harvests_everything_exactly_once(tmp_path):
     evs = events(run)
     state = fold(evs)
     assert state.finished and state.cycles_finished == 2
-    dispatched = [e["job_id"] for e in evs if e["type"] == "dispatched"]
-    finished = Counter(e["job_id"] for e in evs if e["type"] == "finished")
-    harvested = Counter(e["job_id"] for e in evs if e["type"] == "harvested")
+    dispatched = [e.job_id for e in evs if e.type == "dispatched"]
+    finished = Counter(e.job_id for e in evs if e.type == "finished")
+    harvested = Counter(e.job_id for e in evs if e.type == "harvested")
     assert len(dispatched) == len(set(dispatched)) == 6  # nothing dispatched twice
     assert set(finished) == set(dispatched) and set(finished.values()) == {1}
     ok = [j for j in state.jobs.values() if j.state == "ok"]
     assert len(ok) == 6 and all(harvested[j.job_id] == 1 for j in ok)
     assert len({a.id for a in state.anchors}) == len(state.anchors) == 6
-    costs = sum(e["cost"] for e in evs if e["type"] == "finished")
+    costs = sum(e.cost for e in evs if e.type == "finished")
     summary = json.loads((run / "summary.json").read_text())
     assert (
         state.spent == pytest.approx(costs)
@@ -84,14 +84,14 @@ def test_killed_loop_resumes_and_harvests_everything_exactly_once(tmp_path):
         and costs > 0
     )
     # the running job was reattached, not started again
-    reattached = next(e for e in evs if e["type"] == "resumed")["running"]
+    reattached = next(e for e in evs if e.type == "resumed").running
     assert reattached and all(finished[j] == 1 for j in reattached)
 
 
 def test_ctrl_c_cancels_running_jobs_and_records_them(tmp_path):
     run = tmp_path / "run"
     proc = start_loop(run, "--max-cycles", "1", "--explore", "2")
-    wait_for(run, lambda evs: sum(e["type"] == "dispatched" for e in evs) == 2, timeout=120)
+    wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) == 2, timeout=120)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)
     proc.wait(timeout=60)

@@ -36,7 +36,7 @@ def test_reader_returns_whole_lines_once_and_waits_for_a_torn_one(tmp_path):
 
 
 def acks(run):
-    return [e for e in events(run) if e["type"] == "control"]
+    return [e for e in events(run) if e.type == "control"]
 
 
 @pytest.mark.slow
@@ -45,26 +45,26 @@ def test_steer_pauses_changes_caps_cancels_resumes_and_stops_a_real_loop(tmp_pat
     proc = start_loop(run, "--max-cycles", "3", "--explore", "3", "--local-concurrency", "1",
                       "--local-price", "36")  # fmt: skip
     try:
-        wait_for(run, lambda evs: any(e["type"] == "dispatched" for e in evs), timeout=120)
+        wait_for(run, lambda evs: any(e.type == "dispatched" for e in evs), timeout=120)
         paused = run_tac("steer", str(run), "pause")
         assert paused.returncode == 0, paused.stderr
         assert "applied; paused" in paused.stdout
         # the job already running goes on; nothing new is dispatched while paused
-        evs = wait_for(run, lambda evs: any(e["type"] == "finished" for e in evs), timeout=120)
-        n_dispatched = sum(e["type"] == "dispatched" for e in evs)
+        evs = wait_for(run, lambda evs: any(e.type == "finished" for e in evs), timeout=120)
+        n_dispatched = sum(e.type == "dispatched" for e in evs)
         time.sleep(3)
-        assert sum(e["type"] == "dispatched" for e in events(run)) == n_dispatched
+        assert sum(e.type == "dispatched" for e in events(run)) == n_dispatched
         caps = run_tac("steer", str(run), "caps", "--max-total-cost", "50")
         assert caps.returncode == 0 and "max_total_cost 50.0" in caps.stdout, caps.stdout
         bad = run_tac("steer", str(run), "cancel", "no-such-job")
         assert bad.returncode == 1 and "not running" in bad.stderr
         resumed = run_tac("steer", str(run), "resume")
         assert resumed.returncode == 0 and "dispatching" in resumed.stdout
-        evs = wait_for(run, lambda evs: sum(e["type"] == "dispatched" for e in evs) > n_dispatched, timeout=60)  # fmt: skip
-        victim = [e["job_id"] for e in evs if e["type"] == "dispatched"][-1]
+        evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) > n_dispatched, timeout=60)  # fmt: skip
+        victim = [e.job_id for e in evs if e.type == "dispatched"][-1]
         cancelled = run_tac("steer", str(run), "cancel", victim)
         assert cancelled.returncode == 0, cancelled.stderr
-        wait_for(run, lambda evs: any(e["type"] == "finished" and e["job_id"] == victim for e in evs), timeout=60)  # fmt: skip
+        wait_for(run, lambda evs: any(e.type == "finished" and e.job_id == victim for e in evs), timeout=60)  # fmt: skip
         stopped = run_tac("steer", str(run), "stop")
         assert stopped.returncode == 0, stopped.stderr
         proc.wait(timeout=120)
@@ -73,14 +73,22 @@ def test_steer_pauses_changes_caps_cancels_resumes_and_stops_a_real_loop(tmp_pat
             proc.kill()
     assert proc.returncode == 0
     evs = events(run)
-    finished = {e["job_id"]: e for e in evs if e["type"] == "finished"}
-    assert finished[victim]["outcome"] == "cancelled" and finished[victim]["detail"] == "cancelled by request"  # fmt: skip
-    assert [(a["command"], a["ok"]) for a in acks(run)] == [
+    finished = {e.job_id: e for e in evs if e.type == "finished"}
+    assert finished[victim].outcome == "cancelled" and finished[victim].detail == "cancelled by request"  # fmt: skip
+    assert [(a.command, a.ok) for a in acks(run)] == [
         ("pause", True), ("caps", True), ("cancel", False), ("resume", True), ("cancel", True), ("stop", True),
     ]  # fmt: skip
-    assert acks(run)[1]["caps"]["max_total_cost"] == 50.0
-    [end] = [e for e in evs if e["type"] == "run_finished"]
-    assert end["reason"] == "stopped by request"
+    assert acks(run)[1].caps["max_total_cost"] == 50.0
+    [end] = [e for e in evs if e.type == "run_finished"]
+    assert end.reason == "stopped by request"
     # what a resumed loop would skip when it re-reads control.jsonl: every id, acknowledged
     written = [e["id"] for e in ControlReader(run).read()]
     assert len(written) == 6 and fold(evs).control_acked == set(written)
+
+
+def test_caps_must_be_finite_numbers():
+    from tac.control.steering import check
+
+    for bad in (float("nan"), float("inf"), -1, "5", True):
+        assert "finite number" in check({"command": "caps", "max_total_cost": bad}), bad
+    assert check({"command": "caps", "max_total_cost": None, "max_cost_per_job": 2.5}) == ""

@@ -44,7 +44,9 @@ class DashApp(App):
         Binding("p", "pause", "Pause"),  # resumes when paused
         Binding("x", "stop", "Stop"),
         Binding("c", "cancel_job", "Cancel job"),
-        Binding("b", "caps", "Caps"),
+        # priority: the dialog opens before the app looks at the keys typed after `b` (else they
+        # go to the table and are lost). Input fields consume printable keys before it.
+        Binding("b", "caps", "Caps", priority=True),
         Binding("s", "sort", "Sort"),
         *(Binding(str(i), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS, 1)),
     ]
@@ -59,6 +61,7 @@ class DashApp(App):
         self._drawn_version = -1
         self._controls_seen = 0
         self._log_job: str | None = None  # the job whose log the worker follows
+        self._caps_sent: dict[str, dict] = {}  # control id → caps sent, until acknowledged
         self.redraws = 0  # for benchmarks and tests: how many redraws the events cost
 
     # --- layout ---------------------------------------------------------------------------
@@ -188,17 +191,17 @@ class DashApp(App):
     def _pending_text(self) -> str:
         return ", ".join(self.pending.values())
 
-    def _acknowledge(self, controls: list[dict]) -> None:
+    def _acknowledge(self, controls: list) -> None:
         if len(controls) < self._controls_seen:  # the ledger was rewritten: start over
             self._controls_seen = 0
         for e in controls[self._controls_seen :]:
-            command = self.pending.pop(e.get("id"), None)
+            command = self.pending.pop(e.id, None)
             if command is None:
                 continue  # someone else's command (tac steer)
-            if e.get("ok"):
+            if e.ok:
                 self.notify(f"{command}: applied by the loop", timeout=3)
             else:
-                self.notify(f"{command}: rejected — {e.get('detail')}", severity="error", timeout=6)
+                self.notify(f"{command}: rejected — {e.detail}", severity="error", timeout=6)
         self._controls_seen = len(controls)
 
     # --- reacting -------------------------------------------------------------------------
@@ -238,16 +241,18 @@ class DashApp(App):
             return False
         return True
 
-    def _send(self, command: str, **args) -> None:
+    def _send(self, command: str, **args) -> str | None:
+        """Append a command to the control file; its id, or None when it could not be written."""
         try:
             entry = steering.send(self.run_dir, command, **args)
         except (OSError, ValueError) as exc:
             self.notify(f"{command}: could not write {self.run_dir / steering.CONTROL}: {exc}", severity="error")  # fmt: skip
-            return
+            return None
         label = command + (f" {args['job_id']}" if "job_id" in args else "")
         self.pending[entry["id"]] = label
         with self.model.lock:  # the worker thread may be folding events right now
             self.query_one(RunHeader).show(self.model, self._pending_text())
+        return entry["id"]
 
     def action_pause(self) -> None:
         if self._steerable():
@@ -278,12 +283,23 @@ class DashApp(App):
 
         self.push_screen(ConfirmScreen(f"Cancel job {job_id}?"), answered)
 
-    def action_caps(self) -> None:
-        if not self._steerable():
-            return
+    async def action_caps(self) -> None:
+        if self.screen is not self.screen_stack[0] or not self._steerable():
+            return  # `b` opens the dialog from the dashboard, not over another dialog
 
-        def answered(changes: dict | None) -> None:
-            if changes:
-                self._send("caps", **changes)
+        def answered(caps: dict | None) -> None:  # confirmed: every cap as the dialog showed it
+            if caps is not None and (cid := self._send("caps", **caps)) is not None:
+                self._caps_sent[cid] = caps
 
-        self.push_screen(CapsScreen(self.model.caps()), answered)
+        screen = CapsScreen(self._caps_now)
+        await self.push_screen(screen, answered)  # keys typed meanwhile wait in the app's queue …
+        screen.focus_first()  # … and land in the total field, not on a screen with no focus
+
+    def _caps_now(self) -> dict[str, float | None]:
+        """The caps the loop has, or will have once it applies the caps commands still pending."""
+        with self.model.lock:
+            caps = self.model.caps()
+        self._caps_sent = {cid: c for cid, c in self._caps_sent.items() if cid in self.pending}
+        for sent in self._caps_sent.values():  # in the order they were sent
+            caps |= sent
+        return caps

@@ -8,56 +8,67 @@ band-vs-measured pairs, the cycle timeline, per-host counts and the last log lin
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tac.control import events as E
+from tac.control.events import Event, parse_line
 from tac.control.ledger import LEDGER, RunState
 
 FEED_BATCH = 5000  # events folded per hold of the model's lock
 
 
 class LedgerTail:
-    """Complete new lines of a ledger since the last read.
+    """Complete new lines of a ledger since the last read, as validated events.
 
     A torn last line (the writer is mid-append, or was killed there) is left for the next read;
-    a line that is not JSON is skipped and counted instead of stopping the dashboard; a file that
-    shrank (rewritten from scratch) restarts the tail.
+    a line that does not read back as an event (`tac.control.events.parse_line`) is skipped and
+    counted instead of stopping the dashboard; a line longer than one read is skipped whole (the
+    tail moves on instead of waiting forever for its end); a file that shrank (rewritten from
+    scratch) restarts the tail.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.offset = 0
         self.skipped = 0
+        self._in_long_line = False  # inside a line longer than one read: drop up to its end
 
-    def read(self, max_bytes: int = 64 << 20) -> tuple[list[dict], bool]:
+    def read(self, max_bytes: int = 64 << 20) -> tuple[list[Event], bool]:
         """(new events, restarted). Raises FileNotFoundError when the ledger is gone."""
         size = self.path.stat().st_size
         restarted = size < self.offset
         if restarted:
-            self.offset = 0
+            self.offset, self._in_long_line = 0, False
         if size == self.offset:
             return [], restarted
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             data = f.read(max_bytes)
         end = data.rfind(b"\n") + 1
+        if end == 0:
+            if len(data) < max_bytes:
+                return [], restarted  # a line still being written
+            self.offset += len(data)  # one line fills the read: no event is that long
+            if not self._in_long_line:
+                self.skipped += 1
+            self._in_long_line = True
+            return [], restarted
         self.offset += end
+        lines = data[:end].split(b"\n")
+        if self._in_long_line:  # the rest of the over-long line
+            lines, self._in_long_line = lines[1:], False
         events = []
-        for line in data[:end].splitlines():
+        for line in lines:
             if not line.strip():
                 continue
-            try:
-                event = json.loads(line)
-            except ValueError:
+            event = parse_line(line)
+            if event is None:
                 self.skipped += 1
-                continue
-            if isinstance(event, dict):
-                events.append(event)
             else:
-                self.skipped += 1
+                events.append(event)
         return events, restarted
 
 
@@ -146,15 +157,15 @@ class RunModel:
         self.events = self.skipped = 0
         self.last_ts = None
 
-    def feed(self, events: list[dict]) -> None:
+    def feed(self, events: list[Event]) -> None:
         for e in events:
             try:
                 self.state.apply(e)
                 self._apply(e)
             except (KeyError, TypeError, ValueError, AttributeError):
-                self.skipped += 1  # a known type with a shape this version does not understand
+                self.skipped += 1  # well-formed, but at odds with the events before it
             self.events += 1
-            self.last_ts = e.get("ts", self.last_ts)
+            self.last_ts = e.ts
         if events:
             self.version += 1
 
@@ -164,64 +175,61 @@ class RunModel:
             row = self.candidates[cid] = CandidateRow(cid)
         return row
 
-    def _apply(self, e: dict) -> None:
-        t = e.get("type")
-        if t == "cycle_started":
-            self.cycles[e["cycle"]] = CycleRow(e["cycle"], started=e.get("ts"))
-        elif t == "cycle_finished":
-            row = self.cycles.setdefault(e["cycle"], CycleRow(e["cycle"]))
-            row.finished, row.best = e.get("ts"), e.get("best")
-        elif t == "ranked":
-            for row in self.candidates.values():
-                row.rank = None  # only the latest ranking has ranks
-            for r in e.get("shown", []):
-                row = self._row(r["id"])
-                row.rank, row.params = r.get("rank"), r.get("params", row.params)
-                row.band = tuple(r["band"]) if r.get("band") else None
-                if not row.bytes_measured:
-                    row.bytes = r.get("bytes")
-                row.refusal, row.reason = r.get("refusal"), r.get("reason", "")
-                if row.job_id is None:
-                    row.status = "refused" if row.refusal else "eligible"
-        elif t == "exploring":
-            ids = e.get("ids", [])
-            for cid, params in zip(ids, e.get("params") or [""] * len(ids), strict=False):
-                row = self._row(cid)
-                row.params = row.params or params
-                if row.job_id is None:
-                    row.status, row.reason = "explore", e.get("reason", "")
-            if e.get("cycle") in self.cycles:
-                self.cycles[e["cycle"]].exploring = True
-        elif t == "dispatched":
-            job = self.state.jobs[e["job_id"]]
-            row = self._row(job.candidate_id)
-            cand = e["spec"]["candidate"]
-            row.params = row.params or _short(cand["params"])
-            if cand.get("band"):  # the band the pick was made on
-                b = cand["band"]
-                row.band = row.band_at_dispatch = (b["lo"], b["mid"], b["hi"])
-            elif cand.get("purpose") != "explore":
-                row.band_at_dispatch = row.band
-            row.status, row.job_id, row.cycle = "dispatched", e["job_id"], e["cycle"]
-            if e["cycle"] in self.cycles:
-                self.cycles[e["cycle"]].jobs += 1
-        elif t == "heartbeat":
-            self._job_row(e["job_id"], e.get("state", "running"))
-        elif t == "finished":
-            self._job_row(e["job_id"], e["outcome"])
-        elif t == "harvested" and not e.get("ok"):
-            self._job_row(e["job_id"], "rejected")
-        elif t == "anchor_added":
-            a = e["anchor"]
-            row = self._row(a["id"])
-            row.score, row.bytes, row.bytes_measured, row.status = a["score"], a["archive_bytes"], True, "anchored"  # fmt: skip
-            if not row.params and a.get("params"):
-                row.params = _short(a["params"])
-        elif t == "log":
-            self.last_log[e["job_id"]] = e.get("last", "")
-            self.log_bytes[e["job_id"]] = e.get("bytes", 0)
-        elif t == "control":
-            self.controls.append(e)
+    def _apply(self, e: Event) -> None:
+        match e:
+            case E.CycleStarted():
+                self.cycles[e.cycle] = CycleRow(e.cycle, started=e.ts)
+            case E.CycleFinished():
+                row = self.cycles.setdefault(e.cycle, CycleRow(e.cycle))
+                row.finished, row.best = e.ts, e.best
+            case E.Ranked():
+                for row in self.candidates.values():
+                    row.rank = None  # only the latest ranking has ranks
+                for r in e.shown:
+                    row = self._row(r.id)
+                    row.rank, row.params = r.rank, r.params or row.params
+                    row.band = tuple(r.band) if r.band else None
+                    if not row.bytes_measured:
+                        row.bytes = r.bytes
+                    row.refusal, row.reason = r.refusal, r.reason
+                    if row.job_id is None:
+                        row.status = "refused" if row.refusal else "eligible"
+            case E.Exploring():
+                for cid, params in zip(e.ids, e.params or [""] * len(e.ids), strict=False):
+                    row = self._row(cid)
+                    row.params = row.params or params
+                    if row.job_id is None:
+                        row.status, row.reason = "explore", e.reason
+                if e.cycle in self.cycles:
+                    self.cycles[e.cycle].exploring = True
+            case E.Dispatched():
+                cand = e.spec.candidate
+                row = self._row(cand.id)
+                row.params = row.params or cand.params.short()
+                if cand.band is not None:  # the band the pick was made on
+                    row.band = row.band_at_dispatch = (cand.band.lo, cand.band.mid, cand.band.hi)
+                elif cand.purpose != "explore":
+                    row.band_at_dispatch = row.band
+                row.status, row.job_id, row.cycle = "dispatched", e.job_id, e.cycle
+                if e.cycle in self.cycles:
+                    self.cycles[e.cycle].jobs += 1
+            case E.Heartbeat():
+                self._job_row(e.job_id, e.state)
+            case E.Finished():
+                self._job_row(e.job_id, e.outcome)
+            case E.Harvested() if not e.ok:
+                self._job_row(e.job_id, "rejected")
+            case E.AnchorAdded():
+                a = e.anchor
+                row = self._row(a.id)
+                row.score, row.bytes, row.bytes_measured, row.status = a.score, a.archive_bytes, True, "anchored"  # fmt: skip
+                if not row.params and a.params is not None:
+                    row.params = a.params.short()
+            case E.Log():
+                self.last_log[e.job_id] = e.last
+                self.log_bytes[e.job_id] = e.bytes
+            case E.Control():
+                self.controls.append(e)
 
     def _job_row(self, job_id: str, status: str) -> None:
         job = self.state.jobs.get(job_id)
@@ -267,12 +275,6 @@ class RunModel:
         """(spent, reserved) of one cycle."""
         reserved = sum(j.reserved for j in self.state.running if j.cycle == cycle)
         return self.state.cycle_spent.get(cycle, 0.0), reserved
-
-
-def _short(params: dict) -> str:
-    from tac.records import CandidateParams
-
-    return CandidateParams.model_validate(params).short()
 
 
 def newest_run(root: str | os.PathLike = "runs") -> Path | None:

@@ -55,7 +55,6 @@ def resolve_originals(
     video_names_file: str | os.PathLike | None = None,
     challenge_dir: str | os.PathLike | None = None,
 ) -> Originals:
-    challenge_dir = challenge_dir or os.environ.get("TAC_CHALLENGE_DIR") or None
     if originals_dir is None and challenge_dir:
         originals_dir = Path(challenge_dir) / "videos"
         if video_names_file is None:

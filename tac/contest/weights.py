@@ -1,8 +1,8 @@
 """Where the scorer weights come from, and proof of which ones were used.
 
-Order: explicit paths → `--challenge-dir` / `TAC_CHALLENGE_DIR` (a checkout of the challenge
-repository, sha256 checked against the spec) → seeded stand-in weights cached under the user cache
-dir. Nothing is ever downloaded. Every result carries `ScorerWeights.weights_id`.
+Order: explicit paths → a challenge checkout (a checkout of the challenge repository, sha256
+checked against the spec) → seeded stand-in weights cached under the user cache dir. The library
+takes these as arguments only; `TAC_CHALLENGE_DIR` is read by the CLI where options are parsed. Nothing is ever downloaded. Every result carries `ScorerWeights.weights_id`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ def resolve_weights(
         raise TacError("give both --posenet and --segnet weights, or neither")
     if posenet is not None and segnet is not None:
         return _checked(Path(posenet), Path(segnet))
-    challenge_dir = challenge_dir or os.environ.get("TAC_CHALLENGE_DIR") or None
     if challenge_dir:
         root = Path(challenge_dir)
         if not root.is_dir():

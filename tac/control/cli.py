@@ -11,14 +11,27 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tac.cli_options import ChallengeDir, console, err
+from tac.cli_options import (
+    AllowMixed,
+    ChallengeDir,
+    Coverage,
+    Data,
+    console,
+    data_choice,
+    err,
+    given_by,
+)
+from tac.control.ledger import INTERRUPTED
 from tac.errors import TacError
+from tac.lanes.encoders import ENCODERS
 
 
 def loop_cmd(
+    ctx: typer.Context,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where the run lives (default runs/<time>).")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this directory.")] = None,
-    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles (default 3).", min=1)] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this directory (interrupted, killed or finished); only --max-cycles and --json may be given with it.")] = None,
+    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles (default 3); with --resume, the run's new total.", min=1)] = None,
+    anchors: Annotated[Path | None, typer.Option("--anchors", help="Seed a new run with these anchors (a run's anchors.json, or `tac search anchor` output).")] = None,
     top_k: Annotated[int, typer.Option(help="Jobs per cycle once the predictor has a band.", min=1)] = 2,
     explore: Annotated[int, typer.Option(help="Jobs per cycle while the predictor refuses for lack of anchors.", min=0)] = 6,
     max_total_cost: Annotated[float | None, typer.Option(help="Never spend more than this in total.")] = None,
@@ -26,52 +39,44 @@ def loop_cmd(
     max_cost_per_job: Annotated[float | None, typer.Option(help="Cancel a job before it costs more.")] = None,
     convergence_eps: Annotated[float, typer.Option(help="Stop when the best score improves less than this over --patience cycles (0 = never).")] = 0.0,
     patience: Annotated[int, typer.Option(help="Cycles for --convergence-eps.", min=1)] = 2,
-    codecs: Annotated[str, typer.Option(help="Comma-separated codecs to search.")] = "hevc",
-    presets: Annotated[str, typer.Option(help="Comma-separated presets.")] = "medium",
+    codecs: Annotated[str, typer.Option(help=f"Comma-separated codecs to search ({', '.join(ENCODERS)}).")] = "hevc",
+    presets: Annotated[str, typer.Option(help="Comma-separated presets (each must exist for one of the codecs).")] = "medium",
     filters: Annotated[bool, typer.Option("--filters", help="Also search post-filters (trains each; slow on a CPU).")] = False,
-    coverage: Annotated[float, typer.Option(help="Score-band coverage.")] = 0.9,
+    coverage: Coverage = 0.9,
     min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2)] = 8,
     max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.")] = None,
     hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: GPU hosts reached over SSH.")] = None,
     no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.")] = False,
     local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1)] = 1,
-    local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).", min=0)] = 0.0,
-    data: Annotated[str, typer.Option(help="demo, or challenge (with --challenge-dir).")] = "demo",
+    local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).")] = 0.0,
+    data: Data = None,
     challenge_dir: ChallengeDir = None,
+    allow_mixed: AllowMixed = False,
     demo_frames: Annotated[int | None, typer.Option(help="Use a shorter demo clip.", min=2)] = None,
     poll_s: Annotated[float, typer.Option(help="Seconds between job polls.")] = 1.0,
     job_timeout: Annotated[float, typer.Option(help="Cancel a job that runs longer (seconds).", min=1)] = 3600.0,
     lost_after: Annotated[float, typer.Option(help="A job whose host stays unreachable this long (seconds) is lost.", min=1)] = 60.0,
     max_retries: Annotated[int, typer.Option(help="Times a lost job is dispatched again.", min=0)] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the final summary as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the final summary, as one JSON document, on stdout (progress goes to stderr).")] = False,
 ) -> None:  # fmt: skip
     """Rank, dispatch the best as real jobs, harvest exact results, recalibrate, repeat.
 
-    Every step is appended to RUN_DIR/ledger.jsonl; a killed loop continues with --resume.
-    Ctrl-C stops gracefully (running jobs are cancelled and recorded); twice stops at once.
+    Every step is appended to RUN_DIR/ledger.jsonl; a killed, interrupted or finished loop
+    continues with --resume RUN_DIR (--max-cycles N extends it). Ctrl-C stops gracefully
+    (running jobs are cancelled and recorded); twice stops at once.
     """
-    from tac.control.config import LoopConfig
-
     if resume is not None:
-        cfg_path = resume / "config.json"
-        if not cfg_path.is_file():
-            raise TacError(f"{resume}: not a tac run directory (no config.json)")
-        config = LoopConfig.model_validate_json(cfg_path.read_text())
-        if max_cycles is not None:
-            config = config.model_copy(update={"max_cycles": max_cycles})
-        run_dir = resume
+        config, run_dir = _resumed_config(ctx, resume, max_cycles), resume
+        seed = []
     else:
-        if data not in ("demo", "challenge"):
-            raise TacError(f"--data {data}: use demo or challenge")
-        if data == "challenge" and challenge_dir is None:
-            raise TacError("--data challenge needs --challenge-dir DIR")
         run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
         if (run_dir / "ledger.jsonl").exists():
             raise TacError(f"{run_dir}: already holds a run; continue it with --resume {run_dir}")
-        config = LoopConfig(
-            data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, demo_frames=demo_frames,
-            weights=_weights_id(challenge_dir if data == "challenge" else None),
-            codecs=codecs.split(","), presets=presets.split(","),
+        data, challenge_dir = data_choice(ctx, data, challenge_dir, allow_mixed)
+        seed = _seed_anchors(anchors)
+        fields = dict(
+            data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, allow_mixed=allow_mixed,
+            demo_frames=demo_frames, codecs=_words(codecs), presets=_words(presets),
             filters=[(None, 0, 0), ("dilated", 16, 8), ("psd", 16, 8)] if filters else [(None, 0, 0)],
             coverage=coverage, min_anchors=min_anchors, top_k=top_k, explore=explore,
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
@@ -79,19 +84,96 @@ def loop_cmd(
             max_bytes=max_bytes, local=not no_local, local_concurrency=local_concurrency,
             local_price_per_hour=local_price, hosts_file=str(hosts.resolve()) if hosts else None, poll_s=poll_s,
             job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries,
+            anchors_file=str(anchors.resolve()) if anchors else None,
         )  # fmt: skip
-    summary = asyncio.run(_run(run_dir, config))
+        _config(fields | {"weights": "-"})  # every option checked before the scorers load
+        config = _config(fields | {"weights": _weights(fields["challenge_dir"]).weights_id})
+    backends = _backends(config, run_dir)  # hosts.toml is checked before anything is written
+    summary = asyncio.run(_run(run_dir, config, backends, seed, err if as_json else console))
     if as_json:
-        console.print_json(json.dumps(summary))
+        print(json.dumps(summary))
+    if summary.get("reason") == INTERRUPTED:
+        raise typer.Exit(130)  # the shell's code for Ctrl-C: the run is resumable, not done
 
 
-def _weights_id(challenge_dir) -> str:
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
+def _config(fields: dict):
+    """A LoopConfig, or one line naming the option, the value and what is allowed."""
+    from pydantic import ValidationError
+
+    from tac.control.config import LoopConfig, option_of
+
+    try:
+        return LoopConfig(**fields)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        msg = e["msg"].removeprefix("Value error, ")
+        if not e["loc"]:  # a rule across options: its message names them
+            raise TacError(msg) from None
+        field = str(e["loc"][0])
+        value = fields.get(field, e.get("input"))
+        shown = ",".join(map(str, value)) if isinstance(value, list) else value
+        raise TacError(f"{option_of(field)} {shown}: {msg}") from None
+
+
+def _resumed_config(ctx: typer.Context, run_dir: Path, max_cycles: int | None):
+    from pydantic import ValidationError
+
+    from tac.control.config import LoopConfig
+    from tac.records import first_error
+
+    given = [p.opts[0] for p in ctx.command.params if p.name not in ("resume", "max_cycles", "as_json")
+             and given_by(ctx, p.name) == "COMMANDLINE"]  # fmt: skip
+    if given:
+        raise TacError(
+            f"--resume {run_dir}: {given[0]} cannot change in a resumed run (only --max-cycles and "
+            f"--json can); start a new run with --anchors {run_dir / 'anchors.json'} to build on it"
+        )
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise TacError(f"{run_dir}: not a tac run directory (no config.json)")
+    try:
+        config = LoopConfig.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise TacError(f"{path}: not a valid loop config ({first_error(exc)})") from None
+    if max_cycles is not None:
+        config = config.model_copy(update={"max_cycles": max_cycles})
+    return config
+
+
+def _seed_anchors(path: Path | None) -> list:
+    if path is None:
+        return []
+    from tac.records import Anchor, load_records
+
+    anchors = load_records(Anchor, path)
+    if not anchors:
+        raise TacError(f"{path}: holds no anchors; give a run's anchors.json or drop --anchors")
+    return anchors
+
+
+def _weights(challenge_dir: str | None):
     from tac.contest.weights import resolve_weights
 
-    w = resolve_weights(challenge_dir=challenge_dir)
-    if not w.official:
-        err.print(f"[yellow]note:[/] jobs score with {escape(w.describe())}")
-    return w.weights_id
+    return resolve_weights(challenge_dir=challenge_dir)
+
+
+def setup_line(config) -> str:
+    """The loop's first line: which data, which weights (and if they mix)."""
+    if config.data == "demo":
+        frames = f"{config.demo_frames} frames" if config.demo_frames else "full length"
+        data = f"the synthetic demo clip ({frames})"
+    else:
+        data = f"the challenge checkout {config.challenge_dir}"
+    kind = config.weights.split(":")[0]
+    weights = config.weights + {"official": " (the official scorers)", "custom": " (custom: sha256 differs from the official files)"}.get(kind, " (STAND-IN scorers: seeded, not the official networks)")  # fmt: skip
+    mixed = (
+        " — a MIXED setup (--allow-mixed)" if config.data == "demo" and config.challenge_dir else ""
+    )
+    return f"data: {data}; weights: {weights}; runner axis {config.runner_axis}{mixed}"
 
 
 def _backends(config, run_dir: Path) -> list:
@@ -110,28 +192,29 @@ def _backends(config, run_dir: Path) -> list:
     return backends
 
 
-async def _run(run_dir: Path, config) -> dict:
+async def _run(run_dir: Path, config, backends: list, seed: list, out) -> dict:
     from rich.live import Live
 
     from tac.control.controller import Controller
     from tac.control.view import event_line, live_panel
 
+    out.print(escape(setup_line(config)), highlight=False)
     lines: list[str] = []
     controller = Controller(
-        run_dir, config, _backends(config, run_dir), log=lambda m: err.print(escape(m))
+        run_dir, config, backends, log=lambda m: err.print(escape(m)), seed_anchors=seed
     )
 
-    def on_event(e: dict) -> None:
+    def on_event(e) -> None:
         line = event_line(e)
         if line is not None:
             lines.append(line)
             if not live:
-                console.print(escape(line), highlight=False)
+                out.print(escape(line), highlight=False)
 
     controller.on_event = on_event
     live = None
-    if console.is_terminal:
-        live = Live(console=console, refresh_per_second=2, transient=True)
+    if out.is_terminal:
+        live = Live(console=out, refresh_per_second=2, transient=True)
         live.start()
 
         async def refresh() -> None:
@@ -148,17 +231,18 @@ async def _run(run_dir: Path, config) -> dict:
             ticker.cancel()
             live.stop()
             for line in lines:
-                console.print(escape(line), highlight=False)
+                out.print(escape(line), highlight=False)
     summary = (
         json.loads((run_dir / "summary.json").read_text())
         if (run_dir / "summary.json").exists()
         else {}
     )
     best = summary.get("best")
-    console.print(
+    out.print(
         f"run {escape(str(run_dir))}: {state.stop_reason}; {state.cycles_finished} cycles, {len(state.jobs)} jobs, "
         f"{len(state.anchors)} anchors, spent {state.spent:.4f}"
-        + (f"; best {best['id']} score {best['score']:.4f} (axis {best['runner_axis']}, weights {best['weights']}, archive {best['archive_sha256'][:12]}…)" if best else ""),
+        + (f"; best {best['id']} score {best['score']:.4f} (axis {best['runner_axis']}, weights {best['weights']}, archive {best['archive_sha256'][:12]}…)" if best else "")
+        + (f"; continue with --resume {run_dir}" if state.stop_reason == INTERRUPTED else ""),
         highlight=False,
     )  # fmt: skip
     return summary
@@ -192,14 +276,14 @@ def steer_cmd(
         raise TacError(f"tac steer {command}: {exc}") from None
     deadline = time.monotonic() + wait
     while True:
-        acks = [e for e in read_events(run_dir / LEDGER) if e.get("type") == "control" and e.get("id") == entry["id"]]  # fmt: skip
+        acks = [e for e in read_events(run_dir / LEDGER) if e.type == "control" and e.id == entry["id"]]  # fmt: skip
         if acks:
             ack = acks[-1]
-            if not ack["ok"]:
-                err.print(f"[red]rejected:[/] {escape(ack['detail'])}")
+            if not ack.ok:
+                err.print(f"[red]rejected:[/] {escape(ack.detail)}")
                 raise typer.Exit(1)
-            caps = ", ".join(f"{k} {'∞' if v is None else v}" for k, v in ack["caps"].items())
-            console.print(f"{command}: applied; {'paused' if ack['paused'] else 'dispatching'}; {caps}", highlight=False)  # fmt: skip
+            caps = ", ".join(f"{k} {'∞' if v is None else v}" for k, v in ack.caps.items())
+            console.print(f"{command}: applied; {'paused' if ack.paused else 'dispatching'}; {caps}", highlight=False)  # fmt: skip
             return
         if time.monotonic() > deadline:
             err.print(f"{command}: written to {run_dir}/control.jsonl but not acknowledged within {wait:g} s — the loop will apply it when it runs")  # fmt: skip

@@ -1,10 +1,30 @@
-"""Everything a loop needs to know, validated, saved as RUN_DIR/config.json."""
+"""Everything a loop needs to know, validated, saved as RUN_DIR/config.json.
+
+Validation happens here, once, for the CLI, `--resume` and library callers alike; `tac loop`
+turns the first problem into one line naming the option (`OPTION`).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tac.lanes.encoders import ENCODERS
+from tac.search.band import coverage_problem
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Cost = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+# the `tac loop` option behind a config field, where its name is not --field-name
+OPTION = {"local_price_per_hour": "--local-price", "job_timeout_s": "--job-timeout",
+          "lost_after_s": "--lost-after", "hosts_file": "--hosts", "local": "--no-local",
+          "anchors_file": "--anchors"}  # fmt: skip
+
+
+def option_of(field: str) -> str:
+    return OPTION.get(field, "--" + field.replace("_", "-"))
 
 
 class LoopConfig(BaseModel):
@@ -12,7 +32,8 @@ class LoopConfig(BaseModel):
 
     v: Literal[1] = 1
     data: Literal["demo", "challenge"] = "demo"
-    challenge_dir: str | None = None
+    challenge_dir: str | None = None  # also where the weights come from, whatever `data` is
+    allow_mixed: bool = False  # the demo clip scored with a checkout's (non-stand-in) weights
     demo_frames: int | None = Field(None, ge=2)
     weights: str  # the scorer weights every job must use
     runner_axis: Literal["cpu", "cuda"] = "cpu"
@@ -26,7 +47,7 @@ class LoopConfig(BaseModel):
     presets: list[str] = ["medium"]
     filters: list[tuple[str | None, int, int]] = [(None, 0, 0)]
     train_profile: str = "smoke"
-    coverage: float = Field(0.9, gt=0.5, lt=1)
+    coverage: float = 0.9
     min_anchors: int = Field(8, ge=2)
     risk: float = Field(0.5, ge=0, le=1)
     # how much per cycle
@@ -34,19 +55,51 @@ class LoopConfig(BaseModel):
     explore: int = Field(6, ge=0)  # jobs per cycle while the predictor refuses for lack of anchors
     # when to stop
     max_cycles: int = Field(3, ge=1)
-    max_total_cost: float | None = Field(None, ge=0)
-    max_cost_per_cycle: float | None = Field(None, ge=0)
-    max_cost_per_job: float | None = Field(None, ge=0)
-    convergence_eps: float = Field(0.0, ge=0)  # 0 = never declare convergence
+    max_total_cost: Cost | None = None
+    max_cost_per_cycle: Cost | None = None
+    max_cost_per_job: Cost | None = None
+    convergence_eps: Cost = 0.0  # 0 = never declare convergence
     patience: int = Field(2, ge=1)
-    max_bytes: float | None = None
-    max_inflate_s: float | None = 900.0
+    max_bytes: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    max_inflate_s: Seconds | None = 900.0
+    anchors_file: str | None = None  # the anchors this run was seeded with (`--anchors`)
     # how jobs run
     local: bool = True
     local_concurrency: int = Field(1, ge=1)
-    local_price_per_hour: float = Field(0.0, ge=0)
+    local_price_per_hour: Cost = 0.0
     hosts_file: str | None = None
-    job_timeout_s: float = Field(3600.0, gt=0)
-    poll_s: float = Field(1.0, gt=0)
-    lost_after_s: float = Field(60.0, gt=0)
+    job_timeout_s: Seconds = 3600.0
+    poll_s: Seconds = 1.0
+    lost_after_s: Seconds = 60.0
     max_retries: int = Field(1, ge=0)
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage(cls, value: float) -> float:
+        if problem := coverage_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("codecs")
+    @classmethod
+    def _codecs(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in ENCODERS]
+        if unknown or not value:
+            raise ValueError(f"unknown codec {unknown[0]!r}; known: {', '.join(ENCODERS)}" if unknown else "give at least one codec")  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoopConfig:
+        for preset in self.presets:  # a preset must exist for at least one searched codec
+            if not any(preset in ENCODERS[c].presets for c in self.codecs):
+                allowed = "; ".join(f"{c}: {', '.join(ENCODERS[c].presets)}" for c in self.codecs)
+                raise ValueError(f"--presets {','.join(self.presets)}: no searched codec has preset {preset!r} ({allowed})")  # fmt: skip
+        if self.data == "challenge" and not self.challenge_dir:
+            raise ValueError("--data challenge: needs a challenge checkout (--challenge-dir DIR)")
+        if self.data == "demo" and self.challenge_dir and not self.allow_mixed:
+            raise ValueError(
+                "--data demo: the demo clip with a challenge checkout's weights is a mixed setup "
+                "whose numbers match neither the contest nor the stand-in demo; drop "
+                "--challenge-dir, use --data challenge, or ask for it with --allow-mixed"
+            )
+        return self

@@ -24,11 +24,12 @@ from tac.control import budget as B
 from tac.control import joblog
 from tac.control.backends.base import Backend, BackendError, JobStatus
 from tac.control.config import LoopConfig
+from tac.control.events import Event
 from tac.control.harvest import verify
-from tac.control.ledger import Ledger, RunState, load_state
+from tac.control.ledger import INTERRUPTED, Ledger, RunState, fold, read_ledger
 from tac.control.slots import Slots
 from tac.control.steering import CAPS, ControlReader, check
-from tac.records import Candidate, JobLimits, JobSpec, save_records
+from tac.records import Anchor, Candidate, JobLimits, JobSpec, save_records
 from tac.search import Caps, CostModel, MetaLagrangianSearch, generate, preflight, rank
 from tac.search.generators import spread
 from tac.search.refusals import CODES
@@ -49,13 +50,15 @@ class Controller:
         config: LoopConfig,
         backends: list[Backend],
         log: Callable[[str], None] = lambda m: None,
-        on_event: Callable[[dict], None] = lambda e: None,
+        on_event: Callable[[Event], None] = lambda e: None,
+        seed_anchors: list[Anchor] = (),
     ):
         self.run_dir = Path(run_dir)
         self.config = config
         self.backends = {b.name: b for b in backends}
         self.log = log
         self.on_event = on_event
+        self.seed_anchors = list(seed_anchors)  # a new run starts calibrated with these
         self.stop_reason = ""
         self._interrupts = 0
         self.paused = False  # steering: no new dispatches while set
@@ -73,7 +76,7 @@ class Controller:
         )
 
     # --- ledger -----------------------------------------------------------------------------
-    def _event(self, type: str, **payload) -> dict:
+    def _event(self, type: str, **payload) -> Event:
         e = self.ledger.append(type, **payload)
         self.state.apply(e)
         self.on_event(e)
@@ -82,21 +85,31 @@ class Controller:
     # --- the loop ---------------------------------------------------------------------------
     async def run(self) -> RunState:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.state = load_state(self.run_dir)
+        read = read_ledger(self.run_dir / "ledger.jsonl")
+        if read.unreadable:
+            self.log(read.note(self.run_dir / "ledger.jsonl"))
+        self.state = fold(read.events)
         run_id = self.state.run_id or self.run_dir.name
+        if self.state.finished and self.state.cycles_finished >= self.config.max_cycles:
+            self.log(f"run {run_id} already finished ({self.state.stop_reason}); "
+                     f"continue it with --max-cycles above {self.state.cycles_finished}")  # fmt: skip
+            return self.state
         self.ledger = Ledger(self.run_dir, run_id)
         self._install_signals()
         try:
+            config = json.loads(self.config.model_dump_json())
             if not self.state.run_id:
-                atomic.write_json(
-                    self.run_dir / "config.json", json.loads(self.config.model_dump_json())
-                )
-                self._event("run_started", config=json.loads(self.config.model_dump_json()))
-            elif self.state.finished:
-                self.log(f"run {run_id} already finished ({self.state.stop_reason})")
-                return self.state
+                atomic.write_json(self.run_dir / "config.json", config)
+                self._event("run_started", config=config)
+                for anchor in self.seed_anchors:
+                    self._event("anchor_added", job_id=None, anchor=anchor, source=self.config.anchors_file)  # fmt: skip
             else:
-                self._event("resumed", running=[j.job_id for j in self.state.running])
+                extended = self.config.max_cycles != self.state.config.get("max_cycles")
+                self._event("resumed", running=[j.job_id for j in self.state.running],
+                            max_cycles=self.config.max_cycles if extended else None)  # fmt: skip
+                if extended:
+                    atomic.write_json(self.run_dir / "config.json", config)
+                await self._harvest_pending(self.state.jobs.values())
             if self.state.multipliers:
                 self.search.multipliers.update(self.state.multipliers)
             self.paused = self.state.paused
@@ -126,10 +139,14 @@ class Controller:
         await self._finish_cycle(cycle)
 
     async def _finish_cycle(self, cycle: int) -> None:
-        # jobs of this cycle still running (after a resume): wait for them
+        # after a resume: wait for this cycle's jobs still running, retry its lost ones whose
+        # retry was never dispatched, and harvest lost ones whose host finished them anyway
+        jobs = [j for j in self.state.jobs.values() if j.cycle == cycle]
         await asyncio.gather(
-            *(self._reattach(j.job_id) for j in self.state.running if j.cycle == cycle)
+            *(self._reattach(j.job_id) for j in jobs if not j.finished),
+            *(self._retry(j.job_id) for j in jobs if self._needs_retry(j.job_id)),
         )
+        await self._harvest_pending([j for j in self.state.jobs.values() if j.cycle == cycle])
         observed = {"bytes": [a.archive_bytes for a in self._cycle_anchors(cycle)]}
         if any(observed.values()):
             self.search.update(observed)
@@ -210,6 +227,7 @@ class Controller:
             return await self._watch(job_id)
         async with self.slots.hold(host):
             await self._watch(job_id)
+        await self._retry(job_id)
 
     async def _run_job(self, cycle: int, cand: Candidate, attempt: int = 0) -> None:
         async with self.slots.hold() as backend:
@@ -246,21 +264,32 @@ class Controller:
                 spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"max_wall_s": lease})})  # fmt: skip
                 self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
-                            reserved=amount, spec=json.loads(spec.model_dump_json()))  # fmt: skip
+                            reserved=amount, spec=spec)  # fmt: skip
             atomic.write_json(
                 self._job_dir(job_id) / "spec.json", json.loads(spec.model_dump_json())
             )
             await self._watch(job_id)
+        await self._retry(job_id)
+
+    def _needs_retry(self, job_id: str) -> bool:
+        """Lost, retries left, and no later attempt of it dispatched yet."""
         job = self.state.jobs[job_id]
-        if job.state == "lost" and attempt < self.config.max_retries and not self.stop_reason:
-            self.log(f"{job_id}: lost; retrying ({attempt + 1}/{self.config.max_retries})")
-            await self._run_job(cycle, cand, attempt + 1)
+        later = any(j.candidate_id == job.candidate_id and j.cycle == job.cycle and j.attempt > job.attempt
+                    for j in self.state.jobs.values())  # fmt: skip
+        return job.state == "lost" and job.attempt < self.config.max_retries and not later
+
+    async def _retry(self, job_id: str) -> None:
+        """A lost job is dispatched again (a reattached one too), up to --max-retries."""
+        if self._needs_retry(job_id) and not self.stop_reason:
+            job = self.state.jobs[job_id]
+            self.log(f"{job_id}: lost; retrying ({job.attempt + 1}/{self.config.max_retries})")
+            await self._run_job(job.cycle, job.spec.candidate, job.attempt + 1)
 
     async def _watch(self, job_id: str) -> None:
         """Submit (idempotently), then poll until the job ends; settle, harvest."""
         job = self.state.jobs[job_id]
         backend = self.backends.get(job.host)
-        spec = JobSpec.model_validate(job.spec)
+        spec = job.spec
         if backend is None:
             return self._finish(
                 job_id,
@@ -336,7 +365,10 @@ class Controller:
                     status = await backend.cancel(j.job_id)
                 except BackendError:
                     continue
-                self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
+                if status.state == "cancelled":
+                    self._event("orphan_cancelled", job_id=j.job_id, state=status.state)
+                elif status.state == "ok" and j.harvested is None:  # it finished while away
+                    await self._harvest(j.job_id, backend, late=True)
 
     async def _top_up(self, job_id: str, wall_s: float, backend: Backend, gap: float) -> str:
         """Grow a running job's reservation (doubling, up to the per-job cap, while the caps allow)
@@ -385,18 +417,38 @@ class Controller:
             )
             detail = tail[-1] if tail else f"exit code {status.exit_code}"
         self._finish(job_id, status, backend.price_per_hour, detail)
-        if status.state != "ok":
-            return
-        spec = JobSpec.model_validate(self.state.jobs[job_id].spec)
+        if status.state == "ok":
+            await self._harvest(job_id, backend)
+
+    async def _harvest(self, job_id: str, backend: Backend, late: bool = False) -> None:
+        """Fetch, cross-verify and record a result: once per job (`harvested` is its mark)."""
+        spec = self.state.jobs[job_id].spec
         try:
             fetched = await backend.fetch(job_id)
             atomic.write_json(self._job_dir(job_id) / "result.json", fetched.result)
             anchor, reason = verify(spec, fetched)
         except BackendError as exc:
             anchor, reason = None, f"could not fetch the result: {exc}"
-        self._event("harvested", job_id=job_id, ok=anchor is not None, reason=reason)
+        if anchor is not None and any(a.id == anchor.id for a in self.state.anchors):
+            anchor, reason = None, f"{anchor.id} is already an anchor (another attempt measured it)"
+        self._event("harvested", job_id=job_id, ok=anchor is not None, reason=reason, late=late)
         if anchor is not None:
-            self._event("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))
+            self._event("anchor_added", job_id=job_id, anchor=anchor)
+
+    async def _harvest_pending(self, jobs) -> None:
+        """Results the ledger has not judged: a job that finished ok just before the loop died,
+        or a lost one whose host ran it to the end after all (it then holds a result)."""
+        for job in [j for j in jobs if j.awaits_harvest]:
+            backend = self.backends.get(job.host)
+            if backend is None:
+                continue
+            if job.state == "lost":
+                try:
+                    if (await backend.poll(job.job_id)).state != "ok":
+                        continue
+                except BackendError:
+                    continue
+            await self._harvest(job.job_id, backend, late=job.state == "lost")
 
     def _finish(self, job_id: str, status: JobStatus, price: float, detail: str, cost: float | None = None) -> None:  # fmt: skip
         cost = B.metered(status.wall_s, price) if cost is None else cost
@@ -433,8 +485,10 @@ class Controller:
             elif command == "caps":
                 self._set_caps({name: entry[name] for name in CAPS if name in entry})
         caps = {name: _finite(getattr(self.caps, field)) for name, field in _CAP_FIELDS.items()}
-        self._event("control", id=cid, command=command, ok=not problem, detail=problem,
-                    paused=self.paused, caps=caps, job_id=entry.get("job_id"))  # fmt: skip
+        job_id = entry.get("job_id")  # a person's file: echo what it said, whatever its types
+        self._event("control", id=cid, command=command if isinstance(command, str) else repr(command),
+                    ok=not problem, detail=problem, paused=self.paused, caps=caps,
+                    job_id=job_id if isinstance(job_id, str) or job_id is None else repr(job_id))  # fmt: skip
         if command == "stop" and not problem:
             self._event("stopping", reason=self.stop_reason)
 
@@ -460,9 +514,9 @@ class Controller:
         if self._interrupts > 1:
             raise KeyboardInterrupt  # a second Ctrl-C: stop at once; the ledger can resume
         self.log("stopping: cancelling running jobs (Ctrl-C again to stop at once)")
-        self.stop_reason = "interrupted"
+        self.stop_reason = INTERRUPTED
         self._cancel_running = True
-        self._event("stopping", reason="interrupted")
+        self._event("stopping", reason=INTERRUPTED)
 
     async def _shutdown(self) -> None:
         if not self.stop_reason:

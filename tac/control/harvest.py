@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from tac.contest.score import contest_score
 from tac.control.backends.base import Fetched
-from tac.records import Anchor, EvalResult, JobSpec
+from tac.records import Anchor, EvalResult, JobSpec, first_error
 
 
 def verify(spec: JobSpec, fetched: Fetched) -> tuple[Anchor | None, str]:
@@ -22,7 +22,7 @@ def verify(spec: JobSpec, fetched: Fetched) -> tuple[Anchor | None, str]:
     try:
         r = EvalResult.model_validate(fetched.result)
     except ValidationError as exc:
-        return None, f"result.json is not a valid EvalResult ({exc.errors()[0]['msg']})"
+        return None, f"result.json is not a valid EvalResult ({first_error(exc)})"
     if not r.authoritative:
         return (
             None,

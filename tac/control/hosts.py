@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tac.errors import TacError
+from tac.records import first_error
 
 _NO_SPACE = re.compile(r"^\S+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -44,7 +45,7 @@ class Host(BaseModel):
     workdir: str
     tac: list[str] = Field(default_factory=lambda: ["tac"], min_length=1)
     concurrency: int = Field(1, ge=1)
-    price_per_hour: float = Field(0.0, ge=0)
+    price_per_hour: float = Field(0.0, ge=0, allow_inf_nan=False)
     runner_axis: Literal["cpu", "cuda"] = "cuda"
     accept_new_host_key: bool = False
     identity_file: str | None = None
@@ -94,16 +95,6 @@ def _resolve_local_path(value: str | None, base: Path) -> str | None:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key {where!r}"
-    if error["type"] == "missing":
-        return f"missing {where!r}"
-    return f"{where}: {error['msg']}"
-
-
 def load_hosts(path: str | os.PathLike) -> list[Host]:
     """Every `[[host]]` in the file, validated; any problem is one line naming file and host."""
     path = Path(path)
@@ -135,7 +126,7 @@ def load_hosts(path: str | os.PathLike) -> list[Host]:
                 }
             )
         except ValidationError as exc:
-            raise TacError(f"{path}: {label}: {_first_error(exc)}") from None
+            raise TacError(f"{path}: {label}: {first_error(exc)}") from None
         if any(h.name == host.name for h in hosts):
             raise TacError(f"{path}: {label}: the name is used twice; names must be unique")
         hosts.append(host)

@@ -1,23 +1,58 @@
 """The run's memory: an append-only `ledger.jsonl` and the state folded from it.
 
-Every step of the loop appends one event — {v, seq, ts, run_id, type, …} — flushed and fsynced
-before the step counts as done, so a controller killed at any instant leaves a ledger that
-replays to exactly what had happened. A torn last line (the kill landed mid-write) is ignored
-on read; unknown event types are kept but change nothing, so older readers survive newer writers.
+Every step of the loop appends one event (a record of `tac.control.events`) — flushed and
+fsynced before the step counts as done, so a controller killed at any instant leaves a ledger
+that replays to exactly what had happened. A line that does not read back as an event (a torn
+write, damage, a hostile edit) is counted and skipped by every reader; the writer cuts an
+unreadable last line before appending, so its next event starts on a clean line.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tac.control import events as E
 from tac.records import Anchor, JobSpec
 
 LEDGER = "ledger.jsonl"
-VERSION = 1
+
+
+@dataclass
+class LedgerRead:
+    events: list[E.Event]
+    unreadable: list[int]  # 1-based line numbers that were skipped
+
+    def note(self, path: Path) -> str:
+        """One line for a person, or "" when every line read."""
+        if not self.unreadable:
+            return ""
+        n, first = len(self.unreadable), self.unreadable[0]
+        return f"{path}: skipped {n} unreadable line{'s' * (n > 1)} (first: line {first})"
+
+
+def read_ledger(path: str | os.PathLike) -> LedgerRead:
+    """Every readable event of a ledger, and which lines were not."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return LedgerRead([], [])
+    events, unreadable = [], []
+    for i, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        event = E.parse_line(line)
+        if event is None:
+            unreadable.append(i)
+        else:
+            events.append(event)
+    return LedgerRead(events, unreadable)
+
+
+def read_events(path: str | os.PathLike) -> list[E.Event]:
+    return read_ledger(path).events
 
 
 class Ledger:
@@ -26,52 +61,43 @@ class Ledger:
     def __init__(self, run_dir: str | os.PathLike, run_id: str):
         self.path = Path(run_dir) / LEDGER
         self.run_id = run_id
-        events = read_events(self.path)
-        self.seq = events[-1]["seq"] if events else 0
         self._repair()
+        self.seq = max((e.seq for e in read_events(self.path)), default=0)
         self._f = open(self.path, "a", encoding="utf-8")
 
     def _repair(self) -> None:
-        """Cut a torn last line so the next append starts on a line of its own."""
-        if not self.path.exists():
+        """Cut an unreadable last line (a torn write, or garbage after the last event), so the
+        next append starts on a line of its own and every reader sees it."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
             return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            with open(self.path, "r+b") as f:
-                f.truncate(cut)
-                f.flush()
-                os.fsync(f.fileno())
+        body = data.rstrip(b"\n")
+        start = body.rfind(b"\n") + 1
+        with open(self.path, "r+b") as f:
+            if E.parse_line(body[start:]) is None:
+                f.truncate(start)
+            elif not data.endswith(b"\n"):  # a whole event that lost only its newline
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")
+            else:
+                return
+            f.flush()
+            os.fsync(f.fileno())
 
-    def append(self, type: str, **payload) -> dict:
-        self.seq += 1
-        event = {"v": VERSION, "seq": self.seq, "ts": time.time(), "run_id": self.run_id, "type": type, **payload}  # fmt: skip
-        self._f.write(json.dumps(event, separators=(",", ":")) + "\n")
+    def append(self, type: str, **payload) -> E.Event:
+        event = E.make(self.seq + 1, self.run_id, type, **payload)
+        self._f.write(event.model_dump_json() + "\n")
         self._f.flush()
         os.fsync(self._f.fileno())
+        self.seq = event.seq
         return event
 
     def close(self) -> None:
         self._f.close()
 
 
-def read_events(path: str | os.PathLike) -> list[dict]:
-    """Every complete event; a torn or garbled last line is skipped (it never finished)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    events = []
-    lines = path.read_bytes().split(b"\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i >= len(lines) - 2:  # the last (possibly unterminated) line: a torn write
-                break
-            raise ValueError(f"{path}: line {i + 1} is not JSON; the ledger is damaged") from None
-    return events
+INTERRUPTED = "interrupted"  # the stop reason of a Ctrl-C (or SIGTERM) of the loop
 
 
 @dataclass
@@ -80,7 +106,7 @@ class JobState:
     candidate_id: str
     host: str
     cycle: int
-    spec: dict
+    spec: JobSpec
     reserved: float = 0.0
     state: str = "dispatched"  # dispatched | running | ok | failed | lost | cancelled
     cost: float | None = None  # metered, set when finished
@@ -92,6 +118,11 @@ class JobState:
     @property
     def finished(self) -> bool:
         return self.cost is not None
+
+    @property
+    def awaits_harvest(self) -> bool:
+        """Finished ok (or lost, in case its host kept it running) and not judged yet."""
+        return self.finished and self.harvested is None and self.state in ("ok", "lost")
 
 
 @dataclass
@@ -116,7 +147,7 @@ class RunState:
     stop_reason: str = ""
     finished: bool = False
     refusals: dict[str, int] = field(default_factory=dict)  # last ranking's counts by code
-    last_ranked: list[dict] = field(default_factory=list)
+    last_ranked: list[E.TopRow] = field(default_factory=list)
 
     @property
     def reserved(self) -> float:
@@ -128,59 +159,72 @@ class RunState:
 
     @property
     def dispatched_candidates(self) -> set[str]:
-        return {j.candidate_id for j in self.jobs.values()}
+        """Candidates that need no new job: every one with a job, except those whose only jobs
+        were cancelled by an interrupted loop (a resumed run may pick them again)."""
+        return {
+            j.candidate_id
+            for j in self.jobs.values()
+            if not (j.state == "cancelled" and j.detail == INTERRUPTED)
+        }
 
-    def apply(self, e: dict) -> None:
-        t = e.get("type")
-        if t == "run_started":
-            self.run_id, self.config = e["run_id"], e.get("config", {})
-        elif t == "cycle_started":
-            self.cycle = e["cycle"]
-        elif t == "ranked":
-            self.refusals = e.get("refusals", {})
-            self.last_ranked = e.get("top", [])
-        elif t == "dispatched":
-            spec = JobSpec.model_validate(e["spec"])
-            self.jobs[e["job_id"]] = JobState(
-                e["job_id"], spec.candidate.id, e["host"], e["cycle"], e["spec"],
-                reserved=e.get("reserved", 0.0), attempt=e.get("attempt", 0),
-            )  # fmt: skip
-        elif t == "reserved" and e.get("job_id") in self.jobs:  # a top-up while running
-            self.jobs[e["job_id"]].reserved += e["amount"]
-        elif t == "heartbeat" and e["job_id"] in self.jobs:
-            job = self.jobs[e["job_id"]]
-            job.state, job.wall_s = e.get("state", job.state), e.get("wall_s", job.wall_s)
-        elif t == "finished" and e["job_id"] in self.jobs:
-            job = self.jobs[e["job_id"]]
-            if not job.finished:  # counted once, whatever a replay does
-                job.state, job.cost, job.wall_s = e["outcome"], e["cost"], e.get("wall_s", 0.0)
-                job.detail = e.get("detail", "")
-                self.spent += e["cost"]
-                self.cycle_spent[job.cycle] = self.cycle_spent.get(job.cycle, 0.0) + e["cost"]
-        elif t == "harvested" and e["job_id"] in self.jobs:
-            self.jobs[e["job_id"]].harvested = e["ok"]
-            if not e["ok"]:
-                self.jobs[e["job_id"]].detail = e.get("reason", "")
-        elif t == "anchor_added":
-            self.anchors.append(Anchor.model_validate(e["anchor"]))
-        elif t == "multipliers":
-            self.multipliers = e["values"]
-        elif t == "cycle_finished":
-            self.cycles_finished = e["cycle"]
-            if e.get("best") is not None:
-                self.best.append(e["best"])
-        elif t == "control":
-            self.paused = e.get("paused", self.paused)
-            self.caps = e.get("caps", self.caps) if e.get("ok") else self.caps
-            if e.get("id"):
-                self.control_acked.add(e["id"])
-        elif t in ("converged", "stopping"):
-            self.stop_reason = e.get("reason", t)
-        elif t == "run_finished":
-            self.finished, self.stop_reason = True, e.get("reason", self.stop_reason)
+    def apply(self, e: E.Event) -> None:
+        match e:
+            case E.RunStarted():
+                self.run_id, self.config = e.run_id, dict(e.config)
+            case E.Resumed():  # a finished or interrupted run goes on
+                self.finished, self.stop_reason = False, ""
+                if e.max_cycles is not None:
+                    self.config = self.config | {"max_cycles": e.max_cycles}
+            case E.CycleStarted():
+                self.cycle = e.cycle
+            case E.Ranked():
+                self.refusals, self.last_ranked = dict(e.refusals), list(e.top)
+            case E.Dispatched():
+                self.jobs[e.job_id] = JobState(
+                    e.job_id, e.spec.candidate.id, e.host, e.cycle, e.spec, reserved=e.reserved,
+                    attempt=e.attempt,
+                )  # fmt: skip
+            case E.Reserved() if e.job_id in self.jobs:  # a top-up while running
+                self.jobs[e.job_id].reserved += e.amount
+            case E.Heartbeat() if e.job_id in self.jobs:
+                job = self.jobs[e.job_id]
+                job.state, job.wall_s = e.state, e.wall_s
+            case E.Finished() if e.job_id in self.jobs:
+                job = self.jobs[e.job_id]
+                if not job.finished:  # counted once, whatever a replay does
+                    job.state, job.cost, job.wall_s, job.detail = (
+                        e.outcome,
+                        e.cost,
+                        e.wall_s,
+                        e.detail,
+                    )
+                    self.spent += e.cost
+                    self.cycle_spent[job.cycle] = self.cycle_spent.get(job.cycle, 0.0) + e.cost
+            case E.Harvested() if e.job_id in self.jobs:
+                job = self.jobs[e.job_id]
+                job.harvested = e.ok
+                if not e.ok:
+                    job.detail = e.reason
+            case E.AnchorAdded():
+                self.anchors.append(e.anchor)
+            case E.Multipliers():
+                self.multipliers = dict(e.values)
+            case E.CycleFinished():
+                self.cycles_finished = e.cycle
+                if e.best is not None:
+                    self.best.append(e.best)
+            case E.Control():
+                self.paused = e.paused
+                if e.ok:
+                    self.caps = dict(e.caps)
+                self.control_acked.add(e.id)
+            case E.Stopping():
+                self.stop_reason = e.reason
+            case E.RunFinished():
+                self.finished, self.stop_reason = True, e.reason
 
 
-def fold(events: list[dict]) -> RunState:
+def fold(events: list[E.Event]) -> RunState:
     state = RunState()
     for e in events:
         state.apply(e)

@@ -19,6 +19,7 @@ file does not pause twice or cancel a job of the same name again.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
@@ -58,8 +59,8 @@ def check(entry: dict) -> str:
             return f"caps needs at least one of {', '.join(CAPS)}"
         for k in given:
             v = entry[k]
-            if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or v < 0):
-                return f"{k} must be a number ≥ 0 or null, not {v!r}"
+            if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v) or v < 0):  # fmt: skip
+                return f"{k} must be a finite number ≥ 0 or null (no cap), not {v!r}"
     return ""
 
 

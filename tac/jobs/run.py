@@ -30,12 +30,12 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
     out.mkdir(parents=True, exist_ok=True)
     p = spec.candidate.params
     log(f"job {spec.job_id}: {spec.candidate.id} on {spec.data} ({spec.runner_axis})")
+    # data and weights come from the spec alone, never from this host's environment
     if spec.data == "demo":
         originals = demo_originals(frames=spec.demo_frames)
-        weights = resolve_weights(challenge_dir=None)
     else:
         originals = resolve_originals(challenge_dir=spec.challenge_dir)
-        weights = resolve_weights(challenge_dir=spec.challenge_dir)
+    weights = resolve_weights(challenge_dir=spec.challenge_dir)
     if weights.weights_id != spec.weights:
         raise TacError(
             f"this host scores with {weights.weights_id}, the job asks for {spec.weights}; "

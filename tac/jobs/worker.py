@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from tac import atomic
 from tac.errors import TacError
 from tac.jobs.supervise import LEASE, lease
-from tac.records import JobSpec
+from tac.records import JobSpec, first_error
 
 LOG_CHUNK = 64 * 1024
 STARTUP_GRACE_S = 5.0
@@ -52,7 +52,7 @@ def submit(workdir: str | os.PathLike, spec_text: str, command: list[str] | None
     try:
         spec = JobSpec.model_validate_json(spec_text)
     except ValidationError as exc:
-        raise TacError(f"job spec: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}") from None
+        raise TacError(f"job spec: {first_error(exc)}") from None
     d = job_dir(workdir, spec.job_id)
     if (d / "spec.json").is_file():
         if JobSpec.model_validate_json((d / "spec.json").read_text()) != spec:

@@ -22,6 +22,20 @@ from tac.search.refusals import CODE
 from tac.search.space import CandidateTable
 
 DEFAULT_COVERAGE = 0.9
+# open interval: at 0.5 or below a band says less than a coin flip; at 1 it needs endless anchors
+COVERAGE_RANGE = (0.5, 1.0)
+
+
+def coverage_problem(coverage: float) -> str:
+    """Why this band coverage is not allowed, or "" (the one rule `search rank` and `loop` share)."""
+    lo, hi = COVERAGE_RANGE
+    return (
+        ""
+        if lo < coverage < hi
+        else f"must be above {lo} and below {hi:g}, e.g. {DEFAULT_COVERAGE}"
+    )
+
+
 DEFAULT_MIN_ANCHORS = 8
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tac.cli_options import console, err
+from tac.cli_options import Coverage, console, err
 from tac.errors import TacError
 
 app = typer.Typer(
@@ -46,9 +46,7 @@ def rank_cmd(
     n: Annotated[int, typer.Option(help="Candidates to draw (random).", min=1)] = 1000,
     seed: Annotated[int, typer.Option(help="Seed (random).")] = 0,
     top: Annotated[int, typer.Option(help="Rows to show.", min=1)] = 20,
-    coverage: Annotated[
-        float, typer.Option(help="Band coverage, e.g. 0.9.", min=0.5, max=0.99)
-    ] = 0.9,
+    coverage: Coverage = 0.9,
     min_anchors: Annotated[
         int, typer.Option(help="Refuse everything below this many anchors.", min=2)
     ] = 8,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tac.cli_options import ChallengeDir, console, err, scorer_on
+from tac.cli_options import AllowMixed, ChallengeDir, Data, console, data_choice, err, scorer_on
 
 app = typer.Typer(
     help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
@@ -18,11 +18,11 @@ app = typer.Typer(
 
 @app.command("train")
 def train_cmd(
+    ctx: typer.Context,
     profile: Annotated[str, typer.Option(help="smoke, proven_baseline or compact_int4.")] = "smoke",
-    data: Annotated[
-        str, typer.Option(help="demo, or use --challenge-dir for the contest video.")
-    ] = "demo",
+    data: Data = None,
     challenge_dir: ChallengeDir = None,
+    allow_mixed: AllowMixed = False,
     precomputed: Annotated[
         Path | None,
         typer.Option(
@@ -51,15 +51,11 @@ def train_cmd(
 ) -> None:
     """Encode with the codec lane, train a filter through the scorers, write a checkpoint."""
     from tac.contest.originals import resolve_originals
-    from tac.errors import TacError
     from tac.submission.cli import codec_params
     from tac.train.profiles import profile_config
     from tac.train.run import load_precomputed, prepare_frames, train
 
-    if data != "demo" and challenge_dir is None:
-        raise TacError(
-            f"--data {data}: use --data demo, or --challenge-dir DIR for the contest video"
-        )
+    data, challenge_dir = data_choice(ctx, data, challenge_dir, allow_mixed)
     config = profile_config(
         profile, tag=tag or profile, out_dir=str(out), max_steps=max_steps, max_wall_s=max_wall_s
     )
@@ -75,7 +71,7 @@ def train_cmd(
         )
         data_dir = out / "frames"
         prepare_frames(
-            resolve_originals(challenge_dir=challenge_dir),
+            resolve_originals(challenge_dir=challenge_dir if data == "challenge" else None),
             params,
             data_dir,
             lambda m: err.print(f"[dim]{escape(m)}[/]"),

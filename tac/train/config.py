@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tac.errors import TacError
+from tac.records import first_error
 
 
 class TrainConfig(BaseModel):
@@ -45,6 +46,4 @@ class TrainConfig(BaseModel):
         try:
             return cls(**kw)
         except ValidationError as exc:
-            e = exc.errors()[0]
-            where = ".".join(str(p) for p in e["loc"])
-            raise TacError(f"invalid training config {where}: {e['msg']}") from None
+            raise TacError(f"invalid training config: {first_error(exc)}") from None
