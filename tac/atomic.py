@@ -1,6 +1,7 @@
 """Crash-safe file writes: temp file in the same directory, fsync, os.replace.
 
 A reader never sees a half-written file, and a failed write leaves the old file (or nothing).
+Where someone else may have planted a symlink, the writers below refuse it instead of following.
 """
 
 from __future__ import annotations
@@ -8,10 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from tac.errors import TacError
 
 
 @contextlib.contextmanager
@@ -56,3 +61,66 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# --- writing where someone else may have planted a link ---------------------------------------
+# tac never creates symlinks in the directories it writes (a submission, its evaluation output),
+# so a link there was planted, by a person or by submission code; writing through it would
+# change whatever it points at. These refuse it, naming the path.
+
+
+def refuse_symlink(path: str | os.PathLike) -> Path:
+    """`path`, or a TacError naming it if it is a symbolic link."""
+    path = Path(path)
+    if path.is_symlink():
+        raise TacError(
+            f"{path}: is a symbolic link, and tac writes only files it creates; remove the link"
+        )
+    return path
+
+
+def refuse_symlinks(root: str | os.PathLike, *names: str) -> None:
+    """Refuse a link at any of `names` under `root`, or at any directory between them."""
+    for name in names:
+        path = Path(root)
+        for part in Path(name).parts:
+            path = refuse_symlink(path / part)
+
+
+def open_nofollow(path: str | os.PathLike, mode: str = "wb") -> IO:
+    """Create or truncate a regular file for writing; a link, FIFO or device there is refused."""
+    path = Path(path)
+    # O_NONBLOCK: a planted FIFO fails to open (ENXIO) instead of hanging tac until a reader comes.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        refuse_symlink(path)
+        raise TacError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise TacError(f"{path}: is not a regular file; remove it")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, mode)
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """shutil.rmtree, refusing a link and naming the path in any error (rmtree's own errors
+    can carry no file name at all)."""
+    path = refuse_symlink(path)
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise TacError(f"{exc.filename or path}: cannot remove ({exc.strerror or exc})") from None
+
+
+def fresh_dir(path: str | os.PathLike) -> Path:
+    """An empty directory at `path`, replacing the one tac made there before; a link or a
+    file at `path` is refused, not followed or deleted."""
+    path = refuse_symlink(path)
+    if path.is_dir():
+        remove_tree(path)
+    elif path.exists():
+        raise TacError(f"{path}: exists and is not a directory; remove it")
+    path.mkdir(parents=True)
+    return path

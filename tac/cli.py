@@ -6,15 +6,18 @@ Every user-fixable problem is a TacError: one line on stderr, exit code 2, no tr
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tac import interrupts
 from tac.cli_options import (
     ChallengeDir,
     Device,
@@ -334,17 +337,34 @@ def demo_run(
 
 
 def main() -> None:
+    interrupts.install()  # SIGTERM runs every cleanup Ctrl-C runs: no temp file, no orphan left
     try:
         app()
     except TacError as exc:
         print(f"error: {exc}", file=sys.stderr)  # plain: one line, never wrapped or styled
         sys.exit(exc.exit_code)
     except OSError as exc:  # a file the user named cannot be read or written
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {_os_error_line(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        _stopped()
+    except SystemExit as exc:
+        if exc.code == 130 and interrupts.received():  # typer turns Ctrl-C into exit code 130
+            _stopped()
+        raise
+
+
+def _os_error_line(exc: OSError) -> str:
+    """`PATH: what went wrong`; an error that carries no path (shutil.rmtree's) is just what."""
+    paths = [os.fsdecode(p) if isinstance(p, bytes) else str(p) for p in (exc.filename, exc.filename2) if p not in (None, "", b"")]  # fmt: skip
+    what = exc.strerror or str(exc)
+    return f"{' -> '.join(paths)}: {what}" if paths else what
+
+
+def _stopped() -> NoReturn:
+    sig = interrupts.received() or signal.SIGINT
+    print("interrupted" if sig == signal.SIGINT else "terminated", file=sys.stderr)
+    sys.exit(128 + sig)
 
 
 if __name__ == "__main__":

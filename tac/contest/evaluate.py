@@ -6,10 +6,7 @@ score against the originals ; write report.txt, result.json and per_sample.csv.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +17,7 @@ from pathlib import Path
 import torch
 
 import tac
-from tac import atomic
+from tac import atomic, sessions
 from tac.contest import constants as C
 from tac.contest.archive import unpack_archive
 from tac.contest.originals import Originals
@@ -34,6 +31,8 @@ from tac.video.decode import count_frames, iter_pair_batches
 from tac.video.raw import raw_frame_count, read_raw
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+REPORTS = ("report.txt", "result.json", "per_sample.csv")
+WRITTEN = ("inflate.log", "archive", "inflated", *REPORTS)  # everything tac writes in the out dir
 
 
 # --- inflate ----------------------------------------------------------------------------------
@@ -53,9 +52,7 @@ def run_inflate(
         raise TacError(
             f"{script}: inflate.sh not found; a submission directory must contain inflate.sh"
         )
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
-    output_dir.mkdir(parents=True)
+    atomic.fresh_dir(output_dir)
     argv = [
         "bash",
         str(script.resolve()),
@@ -67,8 +64,9 @@ def run_inflate(
     # numpy), as the official machine's python3 is the one its evaluator runs in.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     start = time.perf_counter()
-    with open(log, "wb") as out:
-        # Its own session: on timeout the whole process group goes, not just bash.
+    with atomic.open_nofollow(log) as out:
+        # Its own session, ended whole however the wait ends: exit, timeout, Ctrl-C or SIGTERM
+        # (which tac's CLI turns into the same KeyboardInterrupt); background children included.
         proc = subprocess.Popen(
             argv,
             cwd=submission_dir,
@@ -78,16 +76,13 @@ def run_inflate(
             start_new_session=True,
         )
         try:
-            proc.wait(timeout=timeout_s)
-        except BaseException as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            if isinstance(exc, subprocess.TimeoutExpired):
-                raise TacError(
-                    f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
-                ) from None
-            raise
+            sessions.wait_unreaped(proc, timeout_s)
+        except subprocess.TimeoutExpired:
+            raise TacError(
+                f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
+            ) from None
+        finally:
+            sessions.end_session(proc)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = _last_line(log)
@@ -98,7 +93,11 @@ def run_inflate(
 
 
 def _last_line(path: Path) -> str:
-    lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:  # inflate.sh removed its own log: the exit code still says enough
+        return ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][:200] if lines else ""
 
 
@@ -174,7 +173,8 @@ def evaluate_submission(
         raise TacError(
             f"{sub / 'inflate.sh'}: inflate.sh not found; a submission directory must contain inflate.sh"
         )
-    for stale in ("report.txt", "result.json", "per_sample.csv"):
+    atomic.refuse_symlinks(out, *WRITTEN)  # before anything is written or removed
+    for stale in REPORTS:
         (out / stale).unlink(missing_ok=True)  # a failed run must not leave an old result
     archive_dir, inflated = out / "archive", out / "inflated"
     unpack_archive(archive, archive_dir)
@@ -189,6 +189,7 @@ def evaluate_submission(
         progress("inflate", 1, 1)
     if (archive.stat().st_size, sha256_file(archive)) != archive_stat:
         raise TacError(f"{archive}: changed while inflate.sh ran; refusing to score it")
+    atomic.refuse_symlinks(out, *REPORTS)  # inflate.sh ran in the submission directory
 
     # Check every output before spending any scoring time.
     plan: list[tuple[str, Path, int]] = []

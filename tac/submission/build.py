@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from importlib import resources
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tac import atomic
 from tac.contest.originals import Originals
 from tac.errors import TacError
 from tac.submission.archive import write_deterministic_zip
@@ -30,20 +30,25 @@ MANIFEST = "tac_submission.json"
 
 
 def _fresh_dir(out: Path) -> Path:
-    """Empty `out` if tac built it (it holds tac's manifest); refuse anything else not empty."""
+    """Empty `out` if tac built it (it holds tac's manifest); refuse anything else not empty.
+
+    A link is refused, not followed: at `out` it would make tac empty another directory, and a
+    linked manifest is not one tac wrote."""
+    atomic.refuse_symlink(out)
     if out.exists() and any(out.iterdir()):
-        if not (out / MANIFEST).is_file():
+        manifest = out / MANIFEST
+        if manifest.is_symlink() or not manifest.is_file():
             raise TacError(
                 f"{out}: exists, is not empty and was not built by tac (no {MANIFEST}); "
                 "choose an empty or new --out"
             )
-        shutil.rmtree(out)
+        atomic.remove_tree(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def install_inflate(out_dir: Path, config: dict | None = None) -> None:
@@ -53,12 +58,11 @@ def install_inflate(out_dir: Path, config: dict | None = None) -> None:
 
     install_runtime(out_dir)
     for name in INFLATE_FILES:
-        target = out_dir / name
-        target.write_bytes((TEMPLATES / name).read_bytes())
+        target = atomic.write_bytes(out_dir / name, (TEMPLATES / name).read_bytes())
         target.chmod(0o755 if name.endswith(".sh") else 0o644)
     if config:
-        (out_dir / "inflate_config.json").write_text(
-            json.dumps(config, indent=2, sort_keys=True) + "\n"
+        atomic.write_text(
+            out_dir / "inflate_config.json", json.dumps(config, indent=2, sort_keys=True) + "\n"
         )
 
 

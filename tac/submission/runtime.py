@@ -47,10 +47,10 @@ def runtime_files() -> dict[str, bytes]:
 
 
 def install_runtime(out_dir: Path) -> None:
+    from tac import atomic
+
     for rel, content in runtime_files().items():
-        path = Path(out_dir) / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        atomic.write_bytes(Path(out_dir) / rel, content)  # replaces, never writes through, a link
 
 
 def filter_blob(model: nn.Module, bits: int) -> bytes:
