@@ -34,7 +34,9 @@ def test_ledger_appends_folds_and_survives_a_torn_line(tmp_path):
     )  # a replayed duplicate
     led.close()
     with open(tmp_path / "ledger.jsonl", "a") as f:
-        f.write('{"v":1,"seq":5,"ts":1.0,"run_id":"r1","type":"something_new","x":1}\n')  # a newer writer's type
+        f.write(
+            '{"v":1,"seq":5,"ts":1.0,"run_id":"r1","type":"something_new","x":1}\n'
+        )  # a newer writer's type
         f.write('{"v": 1, "seq": 6, "type": "finis')  # killed mid-write
     state = load_state(tmp_path)
     assert state.run_id == "r1" and state.spent == 0.25 and state.jobs["j1"].state == "ok"
@@ -52,7 +54,9 @@ def test_ledger_skips_damage_in_the_middle_and_says_where(tmp_path):
     (tmp_path / "ledger.jsonl").write_text(f'{{{envelope},"seq":1,"type":"a"}}\nnot json\n{{{envelope},"seq":3,"type":"b"}}\n')  # fmt: skip
     read = read_ledger(tmp_path / "ledger.jsonl")
     assert [e.seq for e in read.events] == [1, 3] and read.unreadable == [2]
-    assert read.note(tmp_path / "ledger.jsonl").endswith("skipped 1 unreadable line (first: line 2)")
+    assert read.note(tmp_path / "ledger.jsonl").endswith(
+        "skipped 1 unreadable line (first: line 2)"
+    )
 
 
 def fetched_for(r, **change):

@@ -61,8 +61,12 @@ def test_tail_skips_garbage_waits_for_a_torn_line_and_restarts_on_a_rewrite(tmp_
     mid_run(tmp_path)
     with open(tmp_path / "ledger.jsonl", "a") as f:
         f.write("this is not json\n")
-        f.write('{"v":1,"seq":999,"ts":1.0,"run_id":"synthetic-run","type":"from_the_future","x":1}\n')
-        f.write('{"v":1,"seq":1000,"ts":1.0,"run_id":"synthetic-run","type":"cycle_fini')  # torn: the writer is mid-line
+        f.write(
+            '{"v":1,"seq":999,"ts":1.0,"run_id":"synthetic-run","type":"from_the_future","x":1}\n'
+        )
+        f.write(
+            '{"v":1,"seq":1000,"ts":1.0,"run_id":"synthetic-run","type":"cycle_fini'
+        )  # torn: the writer is mid-line
     model, tail = RunModel(tmp_path), LedgerTail(tmp_path / "ledger.jsonl")
     assert load(model, tail)
     assert tail.skipped == 1 and model.skipped_lines == 1

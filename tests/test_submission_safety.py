@@ -442,3 +442,25 @@ def test_parent_components_are_traversal_not_hidden(tmp_path, name):
     path = named_zip(tmp_path / "archive.zip", ["ok.bin", name])
     found = codes(member_findings(path))
     assert "member-traversal" in found and "member-hidden" not in found, found
+
+
+@pytest.mark.usefixtures("scorer", "demo")
+def test_a_job_stopped_by_its_budget_lease_leaves_no_inflate_behind(tmp_path, marker):
+    # the job is `tac eval` caught in its inflate (a session of its own, out of reach of the
+    # job's process group): the host's lease stop must still end it
+    from tac.jobs import worker
+    from tests.test_control_units import spec
+
+    sub = sleeper_submission(tmp_path / "s", marker, 'touch "$2/started"\nwait\n')
+    job_spec = spec().model_copy(update={"job_id": "leased", "limits": spec().limits.model_copy(update={"max_wall_s": 8.0})})  # fmt: skip
+    worker.submit(tmp_path / "host", job_spec.model_dump_json(), [sys.executable, "-m", "tac.cli", "eval", str(sub)])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (sub / "inflated" / "started").exists():
+        assert time.monotonic() < deadline, "the inflate never started"
+        time.sleep(0.05)
+    assert survivors(marker)  # inflate's sleepers are running
+    while worker.status(tmp_path / "host", "leased")["state"] == "running":
+        assert time.monotonic() < deadline + 30, "the lease never stopped the job"
+        time.sleep(0.1)
+    assert worker.status(tmp_path / "host", "leased")["state"] == "cancelled"
+    assert wait_for_no_survivors(marker) == []

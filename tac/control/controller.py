@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from tac import atomic
 from tac.control import budget as B
 from tac.control import joblog
@@ -27,12 +25,11 @@ from tac.control.config import LoopConfig
 from tac.control.events import Event
 from tac.control.harvest import verify
 from tac.control.ledger import INTERRUPTED, Ledger, RunState, fold, read_ledger
+from tac.control.plan import job_frames, plan_cycle
 from tac.control.slots import Slots
 from tac.control.steering import CAPS, ControlReader, check
 from tac.records import Anchor, Candidate, JobLimits, JobSpec, save_records
-from tac.search import Caps, CostModel, MetaLagrangianSearch, generate, preflight, rank
-from tac.search.generators import spread
-from tac.search.refusals import CODES
+from tac.search import Caps, CostModel, MetaLagrangianSearch, preflight
 from tac.search.space import CandidateTable
 
 HEARTBEAT_S = 5.0
@@ -41,6 +38,11 @@ _CAP_FIELDS = {"max_total_cost": "total", "max_cost_per_cycle": "per_cycle", "ma
 
 def _finite(x: float) -> float | None:
     return None if math.isinf(x) else x
+
+
+def _echo(value) -> str | None:
+    """A field of a person's control line, as the ledger records it whatever its type."""
+    return value if value is None or isinstance(value, str) else repr(value)
 
 
 class Controller:
@@ -167,57 +169,14 @@ class Controller:
             self._event("converged", reason=self.stop_reason)
 
     # --- planning ---------------------------------------------------------------------------
-    def _table(self) -> CandidateTable:
-        c = self.config
-        return generate(
-            c.generator, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
-            presets={k: tuple(c.presets) for k in c.codecs}, filters=tuple(tuple(f) for f in c.filters),
-            anchors=self.state.anchors,
-        )  # fmt: skip
-
     def _plan(self, cycle: int) -> list[Candidate]:
-        c = self.config
-        table = self._table()
-        done = self.state.dispatched_candidates | {a.id for a in self.state.anchors}
-        taken = np.array([table.id(i) in done for i in range(len(table))], dtype=bool)
-        axis_anchors = [a for a in self.state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
-        picks: list[Candidate] = []
-        if axis_anchors:
-            cost = CostModel(frames=self._frames(), price_per_hour=self._price())
-            ranking = rank(axis_anchors, table, search=self.search, cost=cost, coverage=c.coverage, min_anchors=c.min_anchors)  # fmt: skip
-            counts = {CODES[k]: int(n) for k, n in zip(*np.unique(ranking.ladder.code, return_counts=True), strict=True) if k}  # fmt: skip
-            for i in ranking.order:
-                if len(picks) == c.top_k or ranking.ladder.code[i] != 0:
-                    break
-                if not taken[i]:
-                    picks.append(ranking.candidate(int(i)))
-            top = [
-                {"id": p.id, "mid": p.band.mid, "lo": p.band.lo, "hi": p.band.hi}
-                for p in picks
-                if p.band
-            ]
-            self._event("ranked", cycle=cycle, n=len(table), eligible=ranking.eligible, refusals=counts,
-                        top=top, shown=ranking.digest())  # fmt: skip
-        if not picks:
-            rows = spread(table, c.explore, exclude=taken)
-            picks = [
-                Candidate(id=table.id(int(i)), params=table.params(int(i)), runner_axis=c.runner_axis,
-                          weights=c.weights, ready=True, purpose="explore")
-                for i in rows
-            ]  # fmt: skip
-            if picks:
-                self._event("exploring", cycle=cycle, ids=[p.id for p in picks], params=[p.params.short() for p in picks],
-                            reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
-        return picks
-
-    def _frames(self) -> int:
-        """Frames a job encodes and scores, for the cost model."""
-        from tac.contest.constants import CONTEST_FRAMES
-
-        return (self.config.demo_frames or 40) if self.config.data == "demo" else CONTEST_FRAMES
-
-    def _price(self) -> float:
-        return max((b.price_per_hour for b in self.backends.values()), default=0.0)
+        price = max((b.price_per_hour for b in self.backends.values()), default=0.0)
+        plan = plan_cycle(self.config, self.state, self.search, price)
+        if plan.ranked is not None:
+            self._event("ranked", cycle=cycle, **plan.ranked)
+        if plan.exploring is not None:
+            self._event("exploring", cycle=cycle, **plan.exploring)
+        return plan.picks
 
     # --- one job ------------------------------------------------------------------------------
     async def _reattach(self, job_id: str) -> None:
@@ -234,7 +193,7 @@ class Controller:
             if self.stop_reason:
                 return
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
-            predicted = float(CostModel(frames=self._frames(), price_per_hour=backend.price_per_hour).job_cost(CandidateTable.from_params([cand.params]))[0])  # fmt: skip
+            predicted = float(CostModel(frames=job_frames(self.config), price_per_hour=backend.price_per_hour).job_cost(CandidateTable.from_params([cand.params]))[0])  # fmt: skip
             spec = JobSpec(
                 job_id=job_id, candidate=cand, data=self.config.data, challenge_dir=self.config.challenge_dir,
                 demo_frames=self.config.demo_frames, weights=self.config.weights, runner_axis=self.config.runner_axis,
@@ -485,10 +444,8 @@ class Controller:
             elif command == "caps":
                 self._set_caps({name: entry[name] for name in CAPS if name in entry})
         caps = {name: _finite(getattr(self.caps, field)) for name, field in _CAP_FIELDS.items()}
-        job_id = entry.get("job_id")  # a person's file: echo what it said, whatever its types
-        self._event("control", id=cid, command=command if isinstance(command, str) else repr(command),
-                    ok=not problem, detail=problem, paused=self.paused, caps=caps,
-                    job_id=job_id if isinstance(job_id, str) or job_id is None else repr(job_id))  # fmt: skip
+        self._event("control", id=cid, command=_echo(command), ok=not problem, detail=problem,
+                    paused=self.paused, caps=caps, job_id=_echo(entry.get("job_id")))  # fmt: skip
         if command == "stop" and not problem:
             self._event("stopping", reason=self.stop_reason)
 

@@ -9,6 +9,7 @@ never depends on the controller polling in time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 from tac import atomic
 
 CHECK_S = 0.1  # how often the lease is read: the job overruns it by at most this
+STOP_GRACE_S = 1.0  # a job stopped at its lease may clean up this long (its cost is fixed already)
 JOB_NICENESS = 10
 LEASE = "lease"
 # Only the standard library and tac.atomic here: on a busy host every import delays the moment
@@ -42,13 +44,20 @@ def main(job: Path) -> int:
     started = (job / "spec.json").stat().st_mtime  # the same origin `worker.status` measures from
     with open(job / "log.txt", "ab", buffering=0) as log:
 
-        def enforce_lease() -> None:
+        def enforce_lease(proc: subprocess.Popen | None = None) -> None:
             limit = lease(job)
             if limit is not None and time.time() - started >= limit:
                 log.write(
                     f"\nstopped by the host: budget lease of {limit:.1f} s ran out\n".encode()
                 )
                 atomic.write_text(job / "cancelled", "budget lease ran out\n")
+                # SIGTERM first: `tac job run` cleans up as on Ctrl-C (an inflate it runs is a
+                # session of its own, which no signal to this group reaches); then the rest
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                os.killpg(os.getpgrp(), signal.SIGTERM)
+                if proc is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=STOP_GRACE_S)
                 os.killpg(os.getpgrp(), signal.SIGKILL)  # the job, its children and us
 
         enforce_lease()  # a supervisor that started late must not start a job already over
@@ -60,7 +69,7 @@ def main(job: Path) -> int:
                 code = proc.wait(timeout=CHECK_S)
                 break
             except subprocess.TimeoutExpired:
-                enforce_lease()
+                enforce_lease(proc)
     atomic.write_text(job / "exit_code", f"{code}\n")
     return code
 

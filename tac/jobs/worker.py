@@ -32,6 +32,7 @@ from tac import atomic
 from tac.errors import TacError
 from tac.jobs.supervise import LEASE, lease
 from tac.records import JobSpec, first_error
+from tac.sessions import session_members
 
 LOG_CHUNK = 64 * 1024
 STARTUP_GRACE_S = 5.0
@@ -172,14 +173,19 @@ def cancel(workdir: str | os.PathLike, job_id: str, grace_s: float = 5.0) -> dic
     atomic.write_text(d / "cancelled", f"{time.time()}\n")
     pid = info["pid"]
     if pid:
+        # the job's session outlives its supervisor while `tac job run` cleans up after SIGTERM
+        # (temp files, an inflate's session): wait for all of it, then SIGKILL what is left
+        def running() -> bool:
+            return _alive(pid) or bool(session_members(pid))
+
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(pid, sig)
             except ProcessLookupError:
                 break
             deadline = time.time() + grace_s
-            while time.time() < deadline and _alive(pid):
+            while time.time() < deadline and running():
                 time.sleep(0.05)
-            if not _alive(pid):
+            if not running():
                 break
     return status(workdir, job_id)

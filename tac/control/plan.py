@@ -1,0 +1,73 @@
+"""What one cycle runs: the top K eligible candidates not measured yet, or — while the predictor
+refuses every candidate — a space-filling set that calibrates it. Pure: the controller records
+the ranking and the exploration it returns as ledger events, then dispatches the picks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tac.control.config import LoopConfig
+from tac.control.ledger import RunState
+from tac.records import Candidate
+from tac.search import CostModel, MetaLagrangianSearch, generate, rank
+from tac.search.generators import spread
+from tac.search.refusals import CODES
+from tac.search.space import CandidateTable
+
+EXPLORE_REASON = "the predictor refuses every candidate: calibrating with a space-filling set"
+
+
+@dataclass
+class Plan:
+    picks: list[Candidate]
+    ranked: dict | None = None  # the `ranked` event's payload, when there was a ranking
+    exploring: dict | None = None  # the `exploring` event's payload, when it explores
+
+
+def job_frames(config: LoopConfig) -> int:
+    """Frames a job encodes and scores, for the cost model."""
+    from tac.contest.constants import CONTEST_FRAMES
+
+    return (config.demo_frames or 40) if config.data == "demo" else CONTEST_FRAMES
+
+
+def candidate_space(config: LoopConfig, state: RunState) -> CandidateTable:
+    c = config
+    return generate(
+        c.generator, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
+        presets={k: tuple(c.presets) for k in c.codecs}, filters=tuple(tuple(f) for f in c.filters),
+        anchors=state.anchors,
+    )  # fmt: skip
+
+
+def plan_cycle(
+    config: LoopConfig, state: RunState, search: MetaLagrangianSearch, price_per_hour: float
+) -> Plan:
+    c = config
+    table = candidate_space(config, state)
+    done = state.dispatched_candidates | {a.id for a in state.anchors}
+    taken = np.array([table.id(i) in done for i in range(len(table))], dtype=bool)
+    axis_anchors = [a for a in state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
+    plan = Plan(picks=[])
+    if axis_anchors:
+        cost = CostModel(frames=job_frames(config), price_per_hour=price_per_hour)
+        ranking = rank(axis_anchors, table, search=search, cost=cost, coverage=c.coverage, min_anchors=c.min_anchors)  # fmt: skip
+        counts = {CODES[k]: int(n) for k, n in zip(*np.unique(ranking.ladder.code, return_counts=True), strict=True) if k}  # fmt: skip
+        for i in ranking.order:
+            if len(plan.picks) == c.top_k or ranking.ladder.code[i] != 0:
+                break
+            if not taken[i]:
+                plan.picks.append(ranking.candidate(int(i)))
+        top = [{"id": p.id, "mid": p.band.mid, "lo": p.band.lo, "hi": p.band.hi} for p in plan.picks if p.band]  # fmt: skip
+        plan.ranked = {"n": len(table), "eligible": ranking.eligible, "refusals": counts, "top": top, "shown": ranking.digest()}  # fmt: skip
+    if not plan.picks:
+        plan.picks = [
+            Candidate(id=table.id(int(i)), params=table.params(int(i)), runner_axis=c.runner_axis,
+                      weights=c.weights, ready=True, purpose="explore")
+            for i in spread(table, c.explore, exclude=taken)
+        ]  # fmt: skip
+        if plan.picks:
+            plan.exploring = {"ids": [p.id for p in plan.picks], "params": [p.params.short() for p in plan.picks], "reason": EXPLORE_REASON}  # fmt: skip
+    return plan
