@@ -201,3 +201,18 @@ def test_the_host_stops_a_job_when_its_budget_lease_runs_out_unless_extended(tmp
     extended = final("extended")
     assert extended["state"] == "cancelled" and 1.5 <= extended["wall_s"] < 1.5 + 2
     assert not worker._alive(short["pid"]) and not worker._alive(extended["pid"])
+
+
+def test_scores_of_another_axis_or_weights_never_count_as_the_runs_best(tmp_path):
+    from tac.records import Anchor
+
+    own = Anchor(id="own", kind="lossy", params=PARAMS, runner_axis="cpu", weights=WORLD.weights, archive_bytes=10,
+                 archive_sha256="0" * 64, original_bytes=100, pose=0.1, seg=0.1, score=5.0)  # fmt: skip
+    foreign = own.model_copy(update={"id": "foreign", "weights": "official", "score": 1.0})
+    led = Ledger(tmp_path, "r")
+    led.append("run_started", config={"weights": WORLD.weights, "runner_axis": "cpu"})
+    for a in (own, foreign):
+        led.append("anchor_added", job_id=None, anchor=a, source="seed.json")
+    led.close()
+    state = load_state(tmp_path)
+    assert len(state.anchors) == 2 and [a.id for a in state.measured()] == ["own"]

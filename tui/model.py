@@ -148,7 +148,7 @@ class RunModel:
         return "paused" if self.state.paused else "running"
 
     def best(self) -> float | None:
-        return min((a.score for a in self.state.anchors if a.kind == "lossy"), default=None)
+        return next((a.score for a in self.state.measured()), None)
 
     # --- feeding --------------------------------------------------------------------------
     def reset(self) -> None:
@@ -251,7 +251,7 @@ class RunModel:
 
     def frontier(self) -> tuple[list[tuple[int, float, str]], list[tuple[int, float]]]:
         """Every lossy anchor as (bytes, score, id), and the bytes-vs-score Pareto frontier."""
-        points = sorted((a.archive_bytes, a.score, a.id) for a in self.state.anchors if a.kind == "lossy")  # fmt: skip
+        points = sorted((a.archive_bytes, a.score, a.id) for a in self.state.measured())
         front, best = [], float("inf")
         for nbytes, score, _ in points:
             if score < best:

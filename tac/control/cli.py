@@ -88,6 +88,9 @@ def loop_cmd(
         )  # fmt: skip
         _config(fields | {"weights": "-"})  # every option checked before the scorers load
         config = _config(fields | {"weights": _weights(fields["challenge_dir"]).weights_id})
+        elsewhere = sum(a.weights != config.weights or a.runner_axis != config.runner_axis for a in seed)  # fmt: skip
+        if elsewhere:  # kept in the ledger for the record; never mixed into this run's bands
+            err.print(f"note: {elsewhere} of {len(seed)} anchors in {escape(str(anchors))} are on another axis or weights; the run keeps but never uses them")  # fmt: skip
     backends = _backends(config, run_dir)  # hosts.toml is checked before anything is written
     summary = asyncio.run(_run(run_dir, config, backends, seed, err if as_json else console))
     if as_json:

@@ -153,8 +153,8 @@ class Controller:
         if any(observed.values()):
             self.search.update(observed)
             self._event("multipliers", values=dict(self.search.multipliers))
-        lossy = [a.score for a in self.state.anchors if a.kind == "lossy"]
-        best = min(lossy) if lossy else None
+        measured = self.state.measured()
+        best = measured[0].score if measured else None
         self._event("cycle_finished", cycle=cycle, best=best)
         self._check_convergence()
 
@@ -484,7 +484,7 @@ class Controller:
             )
         if not self.state.running:
             self._event("run_finished", reason=self.stop_reason, spent=self.state.spent,
-                        best=min((a.score for a in self.state.anchors if a.kind == "lossy"), default=None))  # fmt: skip
+                        best=next((a.score for a in self.state.measured()), None))  # fmt: skip
             self._write_summary()
         self.ledger.close()
         for b in self.backends.values():
@@ -492,7 +492,7 @@ class Controller:
 
     def _write_summary(self) -> None:
         s = self.state
-        lossy = sorted((a for a in s.anchors if a.kind == "lossy"), key=lambda a: (a.score, a.id))
+        lossy = s.measured()
         save_records(s.anchors, self.run_dir / "anchors.json")
         summary = {
             "run_id": s.run_id, "reason": s.stop_reason, "cycles": s.cycles_finished, "spent": s.spent,

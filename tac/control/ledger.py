@@ -157,6 +157,13 @@ class RunState:
     def running(self) -> list[JobState]:
         return [j for j in self.jobs.values() if not j.finished]
 
+    def measured(self) -> list[Anchor]:
+        """Lossy anchors on this run's axis and weights, best first: what its scores are (seeded
+        anchors from elsewhere are kept for the record, never compared with them)."""
+        axis, weights = self.config.get("runner_axis", "cpu"), self.config.get("weights")
+        own = (a for a in self.anchors if a.kind == "lossy" and a.runner_axis == axis and a.weights == weights)  # fmt: skip
+        return sorted(own, key=lambda a: (a.score, a.id))
+
     @property
     def dispatched_candidates(self) -> set[str]:
         """Candidates that need no new job: every one with a job, except those whose only jobs

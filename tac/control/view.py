@@ -43,7 +43,7 @@ def event_line(e: Event) -> str | None:
         return f"  harvested {e.job_id} (lost earlier; its host finished it)" if e.late else None
     if t == "anchor_added":
         a, seeded = e.anchor, f" (seeded from {e.source})" if e.job_id is None else ""
-        return f"  anchor {a.id}{seeded}: score {a.score:.4f} (seg {a.seg:.5f}, pose {a.pose:.5f}, {a.archive_bytes:,} B){seeded}"
+        return f"  anchor {a.id}{seeded}: score {a.score:.4f} (seg {a.seg:.5f}, pose {a.pose:.5f}, {a.archive_bytes:,} B)"
     if t == "cycle_finished":
         return (
             f"cycle {e.cycle} done; best so far {e.best:.4f}"
@@ -69,7 +69,7 @@ def event_line(e: Event) -> str | None:
 
 
 def live_panel(state: RunState, config, caps_total: float) -> Group:
-    best = min((a.score for a in state.anchors if a.kind == "lossy"), default=None)
+    best = next((a.score for a in state.measured()), None)
     cap = "∞" if math.isinf(caps_total) else f"{caps_total:.2f}"
     head = Text.from_markup(
         f"[b]tac loop[/] {escape(state.run_id)}  cycle {state.cycle}/{config.max_cycles}  "
