@@ -15,7 +15,6 @@ validated by their own models in `tac.records`.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Any, Literal, Union
 
@@ -41,10 +40,6 @@ class Event(BaseModel):
     ts: Num
     run_id: str
     type: str
-
-    def payload(self) -> dict[str, Any]:
-        """The event as the JSON object written to the ledger."""
-        return json.loads(self.model_dump_json())
 
 
 class _Row(BaseModel):
