@@ -9,19 +9,32 @@ Seeded and small: 400 mutants in-process in a few seconds, 16 through the CLI in
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import random
 import struct
 import zlib
 from collections.abc import Callable
 
+import brotli
 import numpy as np
 import pytest
+import zstandard
 
 from tac.errors import TacError
-from tac.lossless import CODECS, compress_bytes, decompress_bytes, decompress_file
+from tac.lossless import (
+    CHOICES,
+    CODECS,
+    compress_bytes,
+    decompress_bytes,
+    decompress_file,
+    inspect_file,
+)
+from tac.lossless.codecs import REGISTRY, CodecError
 from tac.lossless.container import CHUNK, HEADER, TRAILER
 from tests.conftest import run_tac
+from tests.test_lossless import _bomb, _chunk, _container, _header, _single_line_error
+from tests.test_lossless import _text as _sample_text
 
 SEED = 1234
 IN_PROCESS = 400
@@ -46,16 +59,6 @@ def _content(scale: int) -> bytes:
     noise = rng.integers(0, 256, 300 * scale, dtype=np.uint8).tobytes()
     weights = np.clip(np.round(rng.normal(size=500 * scale) * 12), -127, 127).astype(np.int8)
     return _text(900 * scale) + noise + bytes(400 * scale) + weights.tobytes()
-
-
-def _header(chunk_size: int, raw_size: int) -> bytes:
-    body = struct.pack("<4sBBIQ", b"TACL", 1, 0, chunk_size, raw_size)
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
-def _chunk(codec_id: int, raw_size: int, raw_crc: int, payload: bytes) -> bytes:
-    prefix = struct.pack("<BIII", codec_id, raw_size, len(payload), raw_crc)
-    return prefix + struct.pack("<I", zlib.crc32(prefix + payload)) + payload
 
 
 # --- mutators: each takes a valid container and returns a hostile one --------------------------
@@ -327,3 +330,66 @@ def test_crafted_ppmd_chunk_cannot_kill_the_cli(tmp_path, params):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "chunk 1 of 1" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crafted.tacl"]  # no output, no temp
+
+
+# --- parameters a payload carries, and the retired PPMd ----------------------------------------
+
+
+def test_ppmd_is_no_longer_written():
+    """PPMd (id 6) was retired: pyppmd crashes on crafted input (the crafted chunk above)."""
+    assert "ppmd" not in CHOICES
+    with pytest.raises(TacError) as exc:
+        compress_bytes(b"abc", "ppmd")
+    _single_line_error(exc, "ppmd is no longer written", "crash")
+
+
+@pytest.mark.parametrize(
+    ("codec", "payload", "needle"),
+    [
+        # Windows larger than a 4 KiB chunk could need, as a crafted file would declare them.
+        ("zstd", _bomb("zstd", 1 << 20, 20), "1048576 B window"),
+        ("zstd", zstandard.ZstdCompressor(write_checksum=True).compress(bytes(4096)), "descriptor"),
+        ("zstd", b"\x28\xb5\x2f\xfd\x00", "truncated"),
+        ("zstd", b"\x50\x2a\x4d\x18" + bytes(8), "magic"),  # a skippable frame
+        ("brotli", brotli.compress(bytes(4096), quality=5, lgwin=22), "2^22 B window"),
+        ("brotli", bytes([0x11]) + bytes(8), "large window"),
+        ("bz2", b"BZh0" + bz2.compress(bytes(4096))[4:], "BZh1..BZh9"),
+        ("bz2", b"BZ", "BZh1..BZh9"),
+    ],
+    ids=[
+        "zstd-window",
+        "zstd-descriptor",
+        "zstd-short-header",
+        "zstd-skippable",
+        "brotli-window",
+        "brotli-large-window",
+        "bz2-block-size",
+        "bz2-short",
+    ],
+)
+def test_codec_parameters_are_checked_before_decoding(codec, payload, needle):
+    """Every parameter a payload carries must be one tac's encoder writes for the chunk."""
+    with pytest.raises(CodecError) as exc:
+        REGISTRY[codec].decompress(payload, 4096)
+    _single_line_error(exc, needle)
+
+
+def test_every_encoder_output_passes_its_parameter_check():
+    for codec, c in REGISTRY.items():
+        for n in (1, 255, 256, 4096, 5000):
+            data = _sample_text(5000)[:n]
+            for level in sorted({c.min_level, c.default_level, c.max_level} - {None}) or [None]:
+                assert c.decompress(c.compress(data, level), n) == data, (codec, n, level)
+
+
+@pytest.mark.parametrize("params", [bytes([6, 24]), bytes([1, 24])], ids=["valid", "order-1"])
+def test_retired_ppmd_chunk_is_refused(params, tmp_path):
+    raw = b"abc" * 10
+    blob = _container(1024, [(6, raw, params + bytes(40))])
+    with pytest.raises(TacError) as exc:
+        decompress_bytes(blob)
+    _single_line_error(exc, "chunk 1 of 1", "ppmd (id 6)", "no longer reads")
+    (tmp_path / "old.tacl").write_bytes(blob)
+    with pytest.raises(TacError) as exc:
+        inspect_file(tmp_path / "old.tacl")
+    _single_line_error(exc, "ppmd (id 6)")
