@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tac.control import events as E
-from tac.control.events import Event, parse_line
-from tac.control.ledger import LEDGER, RunState
+from tac.control.events import Event
+from tac.control.ledger import LEDGER, RunState, parse_lines
 
 FEED_BATCH = 5000  # events folded per hold of the model's lock
 
@@ -60,16 +60,9 @@ class LedgerTail:
         lines = data[:end].split(b"\n")
         if self._in_long_line:  # the rest of the over-long line
             lines, self._in_long_line = lines[1:], False
-        events = []
-        for line in lines:
-            if not line.strip():
-                continue
-            event = parse_line(line)
-            if event is None:
-                self.skipped += 1
-            else:
-                events.append(event)
-        return events, restarted
+        read = parse_lines(lines)
+        self.skipped += len(read.unreadable)
+        return read.events, restarted
 
 
 @dataclass

@@ -87,7 +87,9 @@ def loop_cmd(
             anchors_file=str(anchors.resolve()) if anchors else None,
         )  # fmt: skip
         _config(fields | {"weights": "-"})  # every option checked before the scorers load
-        config = _config(fields | {"weights": _weights(fields["challenge_dir"]).weights_id})
+        from tac.contest.weights import resolve_weights
+
+        config = _config(fields | {"weights": resolve_weights(challenge_dir=fields["challenge_dir"]).weights_id})  # fmt: skip
         elsewhere = sum(a.weights != config.weights or a.runner_axis != config.runner_axis for a in seed)  # fmt: skip
         if elsewhere:  # kept in the ledger for the record; never mixed into this run's bands
             err.print(f"note: {elsewhere} of {len(seed)} anchors in {escape(str(anchors))} are on another axis or weights; the run keeps but never uses them")  # fmt: skip
@@ -156,12 +158,6 @@ def _seed_anchors(path: Path | None) -> list:
     if not anchors:
         raise TacError(f"{path}: holds no anchors; give a run's anchors.json or drop --anchors")
     return anchors
-
-
-def _weights(challenge_dir: str | None):
-    from tac.contest.weights import resolve_weights
-
-    return resolve_weights(challenge_dir=challenge_dir)
 
 
 def setup_line(config) -> str:

@@ -491,14 +491,5 @@ class Controller:
             await b.close()
 
     def _write_summary(self) -> None:
-        s = self.state
-        lossy = s.measured()
-        save_records(s.anchors, self.run_dir / "anchors.json")
-        summary = {
-            "run_id": s.run_id, "reason": s.stop_reason, "cycles": s.cycles_finished, "spent": s.spent,
-            "jobs": {st: sum(j.state == st for j in s.jobs.values()) for st in ("ok", "failed", "lost", "cancelled")},
-            "anchors": len(s.anchors),
-            "best": None if not lossy else {"id": lossy[0].id, "score": lossy[0].score, "weights": lossy[0].weights,
-                                            "runner_axis": lossy[0].runner_axis, "archive_sha256": lossy[0].archive_sha256},
-        }  # fmt: skip
-        atomic.write_json(self.run_dir / "summary.json", summary)
+        save_records(self.state.anchors, self.run_dir / "anchors.json")
+        atomic.write_json(self.run_dir / "summary.json", self.state.summary())

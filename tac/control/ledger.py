@@ -32,15 +32,10 @@ class LedgerRead:
         return f"{path}: skipped {n} unreadable line{'s' * (n > 1)} (first: line {first})"
 
 
-def read_ledger(path: str | os.PathLike) -> LedgerRead:
-    """Every readable event of a ledger, and which lines were not."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return LedgerRead([], [])
+def parse_lines(lines: list[bytes], first: int = 1) -> LedgerRead:
+    """Ledger lines (numbered from `first`) as events; blank lines are neither."""
     events, unreadable = [], []
-    for i, line in enumerate(data.split(b"\n"), 1):
+    for i, line in enumerate(lines, first):
         if not line.strip():
             continue
         event = E.parse_line(line)
@@ -49,6 +44,15 @@ def read_ledger(path: str | os.PathLike) -> LedgerRead:
         else:
             events.append(event)
     return LedgerRead(events, unreadable)
+
+
+def read_ledger(path: str | os.PathLike) -> LedgerRead:
+    """Every readable event of a ledger, and which lines were not."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return LedgerRead([], [])
+    return parse_lines(data.split(b"\n"))
 
 
 def read_events(path: str | os.PathLike) -> list[E.Event]:
@@ -163,6 +167,17 @@ class RunState:
         axis, weights = self.config.get("runner_axis", "cpu"), self.config.get("weights")
         own = (a for a in self.anchors if a.kind == "lossy" and a.runner_axis == axis and a.weights == weights)  # fmt: skip
         return sorted(own, key=lambda a: (a.score, a.id))
+
+    def summary(self) -> dict:
+        """What RUN_DIR/summary.json says: the outcome, in a few numbers and the best anchor."""
+        best = next(iter(self.measured()), None)
+        return {
+            "run_id": self.run_id, "reason": self.stop_reason, "cycles": self.cycles_finished, "spent": self.spent,
+            "jobs": {st: sum(j.state == st for j in self.jobs.values()) for st in ("ok", "failed", "lost", "cancelled")},
+            "anchors": len(self.anchors),
+            "best": None if best is None else {"id": best.id, "score": best.score, "weights": best.weights,
+                                               "runner_axis": best.runner_axis, "archive_sha256": best.archive_sha256},
+        }  # fmt: skip
 
     @property
     def dispatched_candidates(self) -> set[str]:

@@ -7,7 +7,6 @@ where they cost no bytes.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -48,7 +47,7 @@ def _fresh_dir(out: Path) -> Path:
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
-    atomic.write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic.write_json(out / MANIFEST, manifest)
 
 
 def install_inflate(out_dir: Path, config: dict | None = None) -> None:
@@ -61,9 +60,7 @@ def install_inflate(out_dir: Path, config: dict | None = None) -> None:
         target = atomic.write_bytes(out_dir / name, (TEMPLATES / name).read_bytes())
         target.chmod(0o755 if name.endswith(".sh") else 0o644)
     if config:
-        atomic.write_text(
-            out_dir / "inflate_config.json", json.dumps(config, indent=2, sort_keys=True) + "\n"
-        )
+        atomic.write_json(out_dir / "inflate_config.json", config)
 
 
 def build_video_submission(
