@@ -28,7 +28,7 @@ Num = Annotated[float, Field(allow_inf_nan=False)]
 Cost = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
 Cycle = Annotated[int, Field(ge=1)]
-JobState = Literal["dispatched", "running", "ok", "failed", "lost", "cancelled", "unknown"]
+JobStateName = Literal["dispatched", "running", "ok", "failed", "lost", "cancelled", "unknown"]
 Outcome = Literal["ok", "failed", "lost", "cancelled"]
 
 
@@ -152,7 +152,7 @@ class Dispatched(Event):
 class Heartbeat(Event):
     type: Literal["heartbeat"]
     job_id: str
-    state: JobState
+    state: JobStateName
     wall_s: Cost
     log_bytes: Count
 
@@ -176,7 +176,7 @@ class Finished(Event):
 class OrphanCancelled(Event):
     type: Literal["orphan_cancelled"]
     job_id: str
-    state: JobState
+    state: JobStateName
 
 
 class Harvested(Event):
