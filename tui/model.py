@@ -266,8 +266,7 @@ class RunModel:
 
     def cycle_committed(self, cycle: int) -> tuple[float, float]:
         """(spent, reserved) of one cycle."""
-        reserved = sum(j.reserved for j in self.state.running if j.cycle == cycle)
-        return self.state.cycle_spent.get(cycle, 0.0), reserved
+        return self.state.cycle_commitment(cycle)
 
 
 def newest_run(root: str | os.PathLike = "runs") -> Path | None:

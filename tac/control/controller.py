@@ -210,7 +210,7 @@ class Controller:
                 return
             async with self._money:  # reservations are decided one at a time
                 amount = B.reservation(predicted, self.caps, price_per_hour=backend.price_per_hour)
-                committed = self.state.cycle_spent.get(cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == cycle)  # fmt: skip
+                committed = sum(self.state.cycle_commitment(cycle))
                 if not B.fits(amount, self.state.spent, self.state.reserved, committed, self.caps):
                     self._event("refused", job_id=job_id, candidate=cand.id, reason="budget: the reservation would pass a cost cap")  # fmt: skip
                     self.stop_reason = self.stop_reason or "budget exhausted"
@@ -341,7 +341,7 @@ class Controller:
                 break
             async with self._money:
                 extra = min(max(job.reserved, 1e-6), self.caps.per_job - job.reserved)
-                committed = self.state.cycle_spent.get(job.cycle, 0.0) + sum(j.reserved for j in self.state.running if j.cycle == job.cycle)  # fmt: skip
+                committed = sum(self.state.cycle_commitment(job.cycle))
                 if not B.fits(extra, self.state.spent, self.state.reserved, committed, self.caps):
                     break
                 self._event("reserved", job_id=job_id, amount=extra, cycle=job.cycle)

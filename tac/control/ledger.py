@@ -161,6 +161,11 @@ class RunState:
     def running(self) -> list[JobState]:
         return [j for j in self.jobs.values() if not j.finished]
 
+    def cycle_commitment(self, cycle: int) -> tuple[float, float]:
+        """(spent, reserved) of one cycle: what its per-cycle cap is measured against."""
+        reserved = sum(j.reserved for j in self.running if j.cycle == cycle)
+        return self.cycle_spent.get(cycle, 0.0), reserved
+
     def measured(self) -> list[Anchor]:
         """Lossy anchors on this run's axis and weights, best first: what its scores are (seeded
         anchors from elsewhere are kept for the record, never compared with them)."""
