@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar, overload
 
-from tac.errors import TacError
+from .errors import TacError  # relative: the codec lane's inflate runtime ships this file
 
 T = TypeVar("T")
 PLUGINS_ENV = "TAC_PLUGINS"

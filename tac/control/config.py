@@ -38,6 +38,7 @@ class LoopConfig(BaseModel):
     weights: str  # the scorer weights every job must use
     runner_axis: Literal["cpu", "cuda"] = "cpu"
     # what to search
+    lanes: list[str] = ["codec"]  # one ranking holds candidates of every lane named here
     generator: str = "grid"
     n: int = Field(1000, ge=1)
     seed: int = 0

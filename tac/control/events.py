@@ -93,8 +93,9 @@ class ShownRow(_Row):
     """One candidate as a watcher sees it (`Ranking.digest`)."""
 
     id: str
+    lane: str = "codec"  # ledgers written before lanes were plug-ins had only the codec lane
     rank: Annotated[int, Field(ge=1)] | None
-    params: str
+    params: str  # the lane's own short label of the setting
     bytes: Count | None
     band: Annotated[list[Num], Field(min_length=3, max_length=3)] | None
     refusal: str | None

@@ -24,6 +24,7 @@ DEFAULT_BATCH = 4
 # (source inside tac, destination inside tacrt)
 _COPIED = (
     ("errors.py", "errors.py"),
+    ("registry.py", "registry.py"),
     ("quant/fp4.py", "quant/fp4.py"),
     ("quant/int8.py", "quant/int8.py"),
     ("quant/tacq.py", "quant/tacq.py"),
