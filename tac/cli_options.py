@@ -88,24 +88,28 @@ def data_choice(
     return data, challenge_dir
 
 
-def _coverage(value: float) -> float:
-    from tac.search.band import coverage_problem
-
-    if problem := coverage_problem(value):
-        raise TacError(f"--coverage {value:g}: {problem}")
-    return value
-
-
-Coverage = Annotated[
-    float,
-    typer.Option(
-        "--coverage", callback=_coverage, help="Score-band coverage, above 0.5 and below 1."
-    ),
-]
 SubmissionDir = Annotated[Path, typer.Argument(help="Directory with archive.zip and inflate.sh.")]
 Device = Annotated[
     str, typer.Option("--device", help="Where the scorer networks run: cpu or cuda.")
 ]
+PoseNetPath = Annotated[
+    Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")
+]
+SegNetPath = Annotated[
+    Path | None, typer.Option("--segnet", help="SegNet safetensors (with --posenet).")
+]
+MaxSamples = Annotated[
+    int | None,
+    typer.Option(
+        "--max-samples",
+        min=1,
+        help="Score only the first K samples of each video: the result is an ESTIMATE.",
+    ),
+]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 def scorer_on(device: str, challenge_dir=None, posenet=None, segnet=None):

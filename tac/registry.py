@@ -84,9 +84,20 @@ class Registry(Generic[T]):
             raise TacError(f"unknown {self.kind} {name!r}; available: {', '.join(self.names())}")
         return self._items[name]
 
+    __getitem__ = get
+
+    def unregister(self, name: str) -> None:
+        """Forget `name` (a test removing the plug-in it added)."""
+        self._items.pop(name, None)
+        self._lazy.pop(name, None)
+
     def names(self) -> list[str]:
         load_plugins()
         return sorted({*self._items, *self._lazy})
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, object) in name order, lazy entries imported."""
+        return [(name, self.get(name)) for name in self.names()]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()

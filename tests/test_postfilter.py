@@ -185,4 +185,4 @@ def test_register_postfilter_adds_a_buildable_family():
     finally:
         from tac.postfilter import registry
 
-        del registry._FAMILIES["_test_zero"]
+        registry.FAMILIES.unregister("_test_zero")

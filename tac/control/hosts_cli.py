@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from tac.cli_options import AsJson
+
 app = typer.Typer(help="The SSH hosts jobs may run on (hosts.toml).", no_args_is_help=True)
 
 
@@ -22,10 +24,10 @@ def _hosts() -> None:
 
 async def check_hosts(hosts: list) -> list[dict]:
     """Every host's `SSHBackend.check()`, concurrently; each backend's connection closed after."""
-    from tac.control.backends.ssh import SSHBackend
+    from tac.control.backends import make_backend
 
     async def one(host) -> dict:
-        backend = SSHBackend(host)
+        backend = make_backend("ssh", host=host)
         try:
             return await backend.check()
         finally:
@@ -51,7 +53,7 @@ def check_cmd(
     hosts_file: Annotated[
         Path, typer.Option("--hosts", help="The hosts file (one \\[\\[host]] table per machine).")
     ] = Path("hosts.toml"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Reachability, tac version, GPU and free disk of every host; exit 1 if any is unreachable."""
     from tac.control.hosts import load_hosts

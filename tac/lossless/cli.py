@@ -24,6 +24,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from tac.cli_options import AsJson
 from tac.errors import TacError
 from tac.lossless import (
     CHOICES,
@@ -178,7 +179,7 @@ def decompress(
 @app.command()
 def info(
     src: Annotated[Path, typer.Argument(help="A .tacl file.", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Show a container's header, per-codec chunk counts and ratio (decodes nothing)."""
     if src.is_dir():

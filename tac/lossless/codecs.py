@@ -33,6 +33,7 @@ import brotli
 import zstandard
 
 from tac.errors import TacError
+from tac.registry import Registry
 
 
 class CodecError(Exception):
@@ -316,34 +317,36 @@ def _zstd_decode(payload: bytes, raw_size: int) -> bytes:
 
 # --- registry ----------------------------------------------------------------------------------
 
-REGISTRY: dict[str, Codec] = {
-    c.name: c
-    for c in (
-        Codec("store", 0, None, None, None, "", _store_encode, _store_decode, _no_parameters),
-        Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode, _no_parameters),
-        Codec(
-            "lzma",
-            2,
-            0,
-            9,
-            9,
-            "preset (always with extreme)",
-            _lzma_encode,
-            _lzma_decode,
-            _no_parameters,
-        ),
-        Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode, _bz2_check),
-        Codec("brotli", 4, 0, 11, 11, "quality", _brotli_encode, _brotli_decode, _brotli_check),
-        Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check),
-    )
-}
-BY_ID: dict[int, Codec] = {c.id: c for c in REGISTRY.values()}
+
+# In id order. A codec's id is part of the format: a new codec is a new id here, never a plug-in.
+_BUILTIN = (
+    Codec("store", 0, None, None, None, "", _store_encode, _store_decode, _no_parameters),
+    Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode, _no_parameters),
+    Codec(
+        "lzma",
+        2,
+        0,
+        9,
+        9,
+        "preset (always with extreme)",
+        _lzma_encode,
+        _lzma_decode,
+        _no_parameters,
+    ),
+    Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode, _bz2_check),
+    Codec("brotli", 4, 0, 11, 11, "quality", _brotli_encode, _brotli_decode, _brotli_check),
+    Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check),
+)
+REGISTRY: Registry[Codec] = Registry("codec")
+for _codec in _BUILTIN:
+    REGISTRY.register(_codec.name, _codec)
+BY_ID: dict[int, Codec] = {c.id: c for c in _BUILTIN}
 # Ids a past tac wrote that this one refuses to decode, with the reason. Never reused.
 RETIRED: dict[int, tuple[str, str]] = {
     6: ("ppmd", "pyppmd can crash on a crafted payload, so tac dropped it"),
 }
 AUTO = "auto"
-CHOICES: tuple[str, ...] = (AUTO, *REGISTRY)
+CHOICES: tuple[str, ...] = (AUTO, *(c.name for c in _BUILTIN))
 
 
 def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
@@ -351,7 +354,7 @@ def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
     if codec == AUTO:
         if level is not None:
             raise TacError("--level applies to one codec; auto uses each codec's strongest level")
-        return list(REGISTRY.values()), None
+        return list(BY_ID.values()), None  # id order
     retired = dict(RETIRED.values())
     if codec in retired:
         why = retired[codec]
@@ -360,7 +363,7 @@ def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
         )
     if codec not in REGISTRY:
         raise TacError(f"unknown codec {codec!r}; choose one of {', '.join(CHOICES)}")
-    chosen = REGISTRY[codec]
+    chosen = REGISTRY.get(codec)
     return [chosen], chosen.check_level(level)
 
 
@@ -387,7 +390,7 @@ def compress_chunk(
         payloads = list(pool.map(attempt, codecs))
     else:
         payloads = [attempt(c) for c in codecs]
-    store = REGISTRY["store"]
+    store = REGISTRY.get("store")
     best: tuple[Codec, bytes] | None = None
     for codec, payload in sorted(zip(codecs, payloads, strict=True), key=lambda cp: cp[0].id):
         if payload is not None and (best is None or len(payload) < len(best[1])):

@@ -11,30 +11,35 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import TacError
+from ..registry import Registry  # relative: this package ships in submissions as `tacrt`
 from .base import PostFilter
 
 P = TypeVar("P", bound=type[PostFilter])
 
-_FAMILIES: dict[str, type[PostFilter]] = {}
+
+FAMILIES: Registry[type[PostFilter]] = Registry("post-filter")
 
 
 def register_postfilter(name: str) -> Callable[[P], P]:
     """Class decorator: make a PostFilter subclass buildable as `build_postfilter(name, ...)`."""
 
     def decorate(cls: P) -> P:
-        if name in _FAMILIES and _FAMILIES[name] is not cls:
-            raise ValueError(f"post-filter {name!r} is already registered by {_FAMILIES[name]}")
         if "name" in _arguments(cls):
             raise ValueError(f"{cls.__name__}: 'name' is reserved for the family name")
+        try:
+            FAMILIES.register(name, cls)  # the same class twice is fine (a module reloaded)
+        except ValueError:
+            raise ValueError(
+                f"post-filter {name!r} is already registered by {FAMILIES.get(name)}"
+            ) from None
         cls.family = name
-        _FAMILIES[name] = cls
         return cls
 
     return decorate
 
 
 def list_postfilters() -> list[str]:
-    return sorted(_FAMILIES)
+    return FAMILIES.names()
 
 
 def postfilter_arguments(name: str) -> list[str]:
@@ -56,11 +61,7 @@ def build_postfilter(name: str, **kw: Any) -> PostFilter:
 
 
 def _family(name: str) -> type[PostFilter]:
-    if name not in _FAMILIES:
-        raise TacError(
-            f"unknown post-filter {name!r}; valid names: {', '.join(list_postfilters())}"
-        )
-    return _FAMILIES[name]
+    return FAMILIES.get(name)  # unknown: a TacError listing the families
 
 
 def _arguments(cls: type[PostFilter]) -> list[str]:

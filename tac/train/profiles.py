@@ -1,38 +1,38 @@
 """Named, validated training settings: `tac lossy train --profile NAME`.
 
-Each profile is a TrainConfig minus the run-specific fields (tag, output directory).
+Each profile is a TrainConfig minus the run-specific fields (tag, output directory); a plug-in
+adds one with `PROFILES.register(name, {...})`.
 """
 
 from __future__ import annotations
 
-from tac.errors import TacError
+from tac.registry import Registry
 from tac.train.config import TrainConfig
 
-PROFILES: dict[str, dict] = {
-    # Finishes in a couple of minutes on a 2-core CPU: a few dozen steps, a fast-moving EMA,
-    # and a pixel-reconstruction term that dominates the scorer loss, because a short run gets
-    # a steadier direction from the original's pixels than from the scorers' gradients.
-    "smoke": dict(
-        arch="standard", hidden=16, max_steps=24, lr=3e-3, loss="standard", recon_weight=1e5,
-        ema_decay=0.5, swa_start=0.5, evals=1, qat=True, bits=8,
-    ),
-    # The recipe that carried the codec lane in the original tac: dilated, hidden 64,
-    # saliency emphasis 20, a slow EMA over a long schedule. Meant for a GPU host.
-    "proven_baseline": dict(
-        arch="dilated", hidden=64, epochs=1000, lr=1e-3, loss="standard", alpha=20.0,
-        recon_weight=0.05, ema_decay=0.997, swa_start=0.75, evals=20, qat=True, bits=8,
-    ),
-    # The same idea at a quarter of the bytes: 4-bit NF4 weights, half-resolution dilated convs.
-    "compact_int4": dict(
-        arch="psd", hidden=32, epochs=400, lr=2e-3, loss="ste", ema_decay=0.995,
-        swa_start=0.75, evals=10, qat=True, bits=4,
-    ),
-}  # fmt: skip
+PROFILES: Registry[dict] = Registry("profile")
+# fmt: off
+# Finishes in a couple of minutes on a 2-core CPU: a few dozen steps, a fast-moving EMA,
+# and a pixel-reconstruction term that dominates the scorer loss, because a short run gets
+# a steadier direction from the original's pixels than from the scorers' gradients.
+PROFILES.register("smoke", dict(
+    arch="standard", hidden=16, max_steps=24, lr=3e-3, loss="standard", recon_weight=1e5,
+    ema_decay=0.5, swa_start=0.5, evals=1, qat=True, bits=8,
+))
+# The recipe that carried the codec lane in the original tac: dilated, hidden 64,
+# saliency emphasis 20, a slow EMA over a long schedule. Meant for a GPU host.
+PROFILES.register("proven_baseline", dict(
+    arch="dilated", hidden=64, epochs=1000, lr=1e-3, loss="standard", alpha=20.0,
+    recon_weight=0.05, ema_decay=0.997, swa_start=0.75, evals=20, qat=True, bits=8,
+))
+# The same idea at a quarter of the bytes: 4-bit NF4 weights, half-resolution dilated convs.
+PROFILES.register("compact_int4", dict(
+    arch="psd", hidden=32, epochs=400, lr=2e-3, loss="ste", ema_decay=0.995,
+    swa_start=0.75, evals=10, qat=True, bits=4,
+))
+# fmt: on
 
 
 def profile_config(name: str, **overrides) -> TrainConfig:
     """The profile's TrainConfig with `overrides` applied (None values are ignored)."""
-    if name not in PROFILES:
-        raise TacError(f"unknown profile {name!r}; available: {', '.join(sorted(PROFILES))}")
-    merged = {**PROFILES[name], **{k: v for k, v in overrides.items() if v is not None}}
+    merged = {**PROFILES.get(name), **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig.parse(**merged)

@@ -24,6 +24,14 @@ class JobStatus:
     log_bytes: int = 0
     detail: str = ""  # why a job is lost or failed, when known
 
+    @classmethod
+    def from_info(cls, info: dict) -> JobStatus:
+        """From a host's answer (`tac.jobs.worker`'s status dict, or its JSON over ssh)."""
+        return cls(
+            job_id=info["job_id"], state=info["state"], wall_s=info.get("wall_s", 0.0),
+            exit_code=info.get("exit_code"), log_bytes=info.get("log_bytes", 0),
+        )  # fmt: skip
+
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES

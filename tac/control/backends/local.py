@@ -16,13 +16,6 @@ from tac.jobs import worker
 from tac.records import JobSpec
 
 
-def _status(info: dict) -> JobStatus:
-    return JobStatus(
-        job_id=info["job_id"], state=info["state"], wall_s=info.get("wall_s", 0.0),
-        exit_code=info.get("exit_code"), log_bytes=info.get("log_bytes", 0),
-    )  # fmt: skip
-
-
 class LocalBackend(Backend):
     def __init__(
         self,
@@ -44,14 +37,14 @@ class LocalBackend(Backend):
         return str(worker.job_dir(self.workdir, job_id) / "out")
 
     async def submit(self, spec: JobSpec) -> JobStatus:
-        return _status(
+        return JobStatus.from_info(
             await asyncio.to_thread(
                 worker.submit, self.workdir, spec.model_dump_json(), self.command
             )
         )
 
     async def poll(self, job_id: str) -> JobStatus:
-        return _status(await asyncio.to_thread(worker.status, self.workdir, job_id))
+        return JobStatus.from_info(await asyncio.to_thread(worker.status, self.workdir, job_id))
 
     async def logs(self, job_id: str, offset: int = 0) -> str:
         return await asyncio.to_thread(worker.logs, self.workdir, job_id, offset)
@@ -60,7 +53,9 @@ class LocalBackend(Backend):
         return Fetched(**await asyncio.to_thread(worker.result, self.workdir, job_id))
 
     async def cancel(self, job_id: str) -> JobStatus:
-        return _status(await asyncio.to_thread(worker.cancel, self.workdir, job_id))
+        return JobStatus.from_info(await asyncio.to_thread(worker.cancel, self.workdir, job_id))
 
     async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
-        return _status(await asyncio.to_thread(worker.extend, self.workdir, job_id, max_wall_s))
+        return JobStatus.from_info(
+            await asyncio.to_thread(worker.extend, self.workdir, job_id, max_wall_s)
+        )

@@ -37,13 +37,6 @@ SSH_FAILED = 255  # ssh's own exit code for "could not connect / authenticate / 
 _DF_LINE = re.compile(r"\s(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s")
 
 
-def _status(info: dict) -> JobStatus:
-    return JobStatus(
-        job_id=info["job_id"], state=info["state"], wall_s=info.get("wall_s", 0.0),
-        exit_code=info.get("exit_code"), log_bytes=info.get("log_bytes", 0),
-    )  # fmt: skip
-
-
 def _last_line(text: str, limit: int = 300) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:limit] if lines else ""
@@ -201,10 +194,12 @@ class SSHBackend(Backend):
 
     async def submit(self, spec: JobSpec) -> JobStatus:
         checked_job_id(spec.job_id)
-        return _status(await self._verb("submit", stdin=spec.model_dump_json().encode()))
+        return JobStatus.from_info(
+            await self._verb("submit", stdin=spec.model_dump_json().encode())
+        )
 
     async def poll(self, job_id: str) -> JobStatus:
-        return _status(await self._verb("status", job_id))
+        return JobStatus.from_info(await self._verb("status", job_id))
 
     async def logs(self, job_id: str, offset: int = 0) -> str:
         data = await self._verb("logs", job_id, "--offset", str(int(offset)))
@@ -219,10 +214,12 @@ class SSHBackend(Backend):
         )
 
     async def cancel(self, job_id: str) -> JobStatus:
-        return _status(await self._verb("cancel", job_id))
+        return JobStatus.from_info(await self._verb("cancel", job_id))
 
     async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
-        return _status(await self._verb("extend", job_id, "--max-wall-s", repr(float(max_wall_s))))
+        return JobStatus.from_info(
+            await self._verb("extend", job_id, "--max-wall-s", repr(float(max_wall_s)))
+        )
 
     async def close(self) -> None:
         """Stop the ControlMaster (jobs on the host are not affected) and drop its directory."""

@@ -1,0 +1,20 @@
+"""Backends by kind: `make_backend("local", workdir=…)`, `make_backend("ssh", host=…)`.
+
+Each kind is imported only when a backend of that kind is built, so naming the kinds (or
+building a local one) never pulls in another kind's dependencies. `ray` and `slurm` will be two
+more `BACKENDS.lazy(...)` lines; a plug-in registers its own kind with `BACKENDS.register`.
+"""
+
+from __future__ import annotations
+
+from tac.control.backends.base import Backend
+from tac.registry import Registry
+
+BACKENDS: Registry[type[Backend]] = Registry("backend kind")
+BACKENDS.lazy("local", "tac.control.backends.local:LocalBackend")
+BACKENDS.lazy("ssh", "tac.control.backends.ssh:SSHBackend")
+
+
+def make_backend(kind: str, **settings) -> Backend:
+    """A backend of `kind` built from its settings; an unknown kind is a TacError naming the known."""
+    return BACKENDS.get(kind)(**settings)
