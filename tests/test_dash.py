@@ -207,7 +207,9 @@ def test_sorting_by_header_and_key(tmp_path):
         assert first() == min((r for r in app.model.candidates.values() if r.score is not None), key=lambda r: r.score).id  # fmt: skip
         table.sort_by("score")  # again: reversed, empty cells stay grouped
         assert app.model.candidates[first()].score is None
-        await pilot.press("s")  # next column after score: id
+        await pilot.press("s")  # next column after score: the lane
+        assert table.sort_column == "lane" and not table.sort_reverse
+        await pilot.press("s")  # then the id
         assert table.sort_column == "id" and first() == sorted(app.model.candidates)[0]
 
     run_app(app, scenario)
@@ -216,7 +218,7 @@ def test_sorting_by_header_and_key(tmp_path):
 def test_every_tab_key_shows_its_tab_from_any_other(tmp_path):
     from textual.widgets import TabbedContent
 
-    from tui.app import TABS
+    from tui.tabs import TABS
 
     mid_run(tmp_path)
     app = DashApp(tmp_path, poll_s=0.05)
@@ -228,7 +230,7 @@ def test_every_tab_key_shows_its_tab_from_any_other(tmp_path):
             shown.append(app.query_one(TabbedContent).active)
         return shown
 
-    assert run_app(app, scenario) == [TABS[int(k) - 1] for k in "3645621"]
+    assert run_app(app, scenario) == [TABS[int(k) - 1].id for k in "3645621"]
 
 
 def test_a_vanished_run_directory_is_shown_not_fatal(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -17,10 +18,12 @@ from textual.worker import get_current_worker
 
 from tac.control import steering
 from tac.control.ledger import LEDGER
+from tui import tabs as tab_spec
 from tui.model import LedgerTail, RunModel, load
 from tui.screens.caps import CapsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.tabs import Tab
 from tui.widgets.budget import BudgetGauges
 from tui.widgets.candidates import CandidatesTable
 from tui.widgets.header import RunHeader
@@ -30,7 +33,6 @@ from tui.widgets.plots import BandPlot, FrontierPlot
 from tui.widgets.refusals import RefusalPanel
 from tui.widgets.timeline import Timeline
 
-TABS = ("candidates", "refusals", "jobs", "bands", "frontier", "timeline")
 LOG_TAIL_BYTES = 16 * 1024
 
 
@@ -48,11 +50,16 @@ class DashApp(App):
         # go to the table and are lost). Input fields consume printable keys before it.
         Binding("b", "caps", "Caps", priority=True),
         Binding("s", "sort", "Sort"),
-        *(Binding(str(i), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS, 1)),
-    ]
+    ]  # and each tab's key (`tui.tabs.TABS`), bound per app in __init__
 
-    def __init__(self, run_dir: str | os.PathLike, poll_s: float = 0.2, refresh_hz: float = 4.0):
+    def __init__(self, run_dir: str | os.PathLike, poll_s: float = 0.2, refresh_hz: float = 4.0,
+                 tabs: Sequence[Tab] | None = None):  # fmt: skip
         super().__init__()
+        # the spec is read now, not at import: a test (or a plug-in) may have extended it
+        self.tabs = tuple(tab_spec.TABS if tabs is None else tabs)
+        tab_spec.check(self.tabs, taken=(k for b in self.BINDINGS for k in b.key.split(",")))
+        for tab in self.tabs:
+            self.bind(tab.key, f"show_tab({tab.id!r})", description=tab.title, show=False)
         self.run_dir = Path(run_dir)
         self.model = RunModel(self.run_dir)
         self.tail = LedgerTail(self.run_dir / LEDGER)
@@ -68,28 +75,15 @@ class DashApp(App):
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
         yield BudgetGauges(id="budget")
-        with TabbedContent(initial="candidates"):
-            with TabPane("1 candidates", id="candidates"):
-                yield CandidatesTable(id="candidates-table")
-                yield Static(id="candidate-reason")
-            with TabPane("2 refusals", id="refusals"):
-                yield RefusalPanel(id="refusal-panel")
-            with TabPane("3 jobs", id="jobs"):
-                yield HostsPanel(id="hosts")
-                yield JobsTable(id="jobs-table")
-                yield LogTail(id="log-tail", max_lines=2000)
-            with TabPane("4 bands", id="bands"):
-                yield BandPlot(id="band-plot")
-            with TabPane("5 frontier", id="frontier"):
-                yield FrontierPlot(id="frontier-plot")
-            with TabPane("6 timeline", id="timeline"):
-                yield Timeline(id="timeline-view")
+        with TabbedContent(initial=self.tabs[0].id):
+            for tab in self.tabs:
+                yield TabPane(f"{tab.key} {tab.title}", *tab.widgets(), id=tab.id)
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = f"tac-dash {self.run_dir}"
         self.query_one(LogTail).start(None, "")
-        self.query_one(CandidatesTable).focus()
+        self._focus_into(self.tabs[0].id)
         self.tail_ledger()
         self.set_interval(1 / self.refresh_hz, self.redraw)
 
@@ -219,19 +213,25 @@ class DashApp(App):
         self.redraw(force=True)
 
     def action_show_tab(self, tab: str) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = tab
+        self.query_one(TabbedContent).active = tab
+        self._focus_into(tab)
+
+    def _focus_into(self, tab: str) -> None:
         # focus must move into the shown tab: a focused widget left in a hidden pane would
         # re-activate its own pane. Tabs without a table take the tab bar (← → switch tabs).
-        focus = {"candidates": CandidatesTable, "jobs": JobsTable}.get(tab)
-        (self.query_one(focus) if focus else tabs.query_one(Tabs)).focus()
+        tabbed = self.query_one(TabbedContent)
+        focus = next((w for w in tabbed.get_pane(tab).query("*") if w.can_focus), None)
+        (focus or tabbed.query_one(Tabs)).focus()
+
+    def _tab_key(self, tab: str) -> str:
+        return next(t.key for t in self.tabs if t.id == tab)
 
     def action_sort(self) -> None:
         self.action_show_tab("candidates")
         self.query_one(CandidatesTable).action_cycle_sort()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.tabs))
 
     # --- steering ---------------------------------------------------------------------------
     def _steerable(self) -> bool:
@@ -274,7 +274,7 @@ class DashApp(App):
         job_id = self.query_one(JobsTable).selected
         job = self.model.state.jobs.get(job_id) if job_id else None
         if job is None or job.finished:
-            self.notify("select a running job in the jobs tab (3) first", severity="warning")
+            self.notify(f"select a running job in the jobs tab ({self._tab_key('jobs')}) first", severity="warning")  # fmt: skip
             return
 
         def answered(yes: bool | None) -> None:

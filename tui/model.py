@@ -68,7 +68,8 @@ class LedgerTail:
 @dataclass
 class CandidateRow:
     id: str
-    params: str = ""
+    lane: str = ""  # the lane the setting belongs to ("" until an event names it)
+    params: str = ""  # the lane's own short label of the setting
     rank: int | None = None
     band: tuple[float, float, float] | None = None  # predicted lo, mid, hi (an estimate)
     band_at_dispatch: tuple[float, float, float] | None = (
@@ -180,7 +181,7 @@ class RunModel:
                     row.rank = None  # only the latest ranking has ranks
                 for r in e.shown:
                     row = self._row(r.id)
-                    row.rank, row.params = r.rank, r.params or row.params
+                    row.rank, row.lane, row.params = r.rank, r.lane, r.params or row.params
                     row.band = tuple(r.band) if r.band else None
                     if not row.bytes_measured:
                         row.bytes = r.bytes
@@ -188,9 +189,10 @@ class RunModel:
                     if row.job_id is None:
                         row.status = "refused" if row.refusal else "eligible"
             case E.Exploring():
-                for cid, params in zip(e.ids, e.params or [""] * len(e.ids), strict=False):
+                lanes = e.lanes or [""] * len(e.ids)  # older ledgers name no lanes here
+                for cid, params, lane in zip(e.ids, e.params or [""] * len(e.ids), lanes, strict=False):  # fmt: skip
                     row = self._row(cid)
-                    row.params = row.params or params
+                    row.params, row.lane = row.params or params, row.lane or lane
                     if row.job_id is None:
                         row.status, row.reason = "explore", e.reason
                 if e.cycle in self.cycles:
@@ -198,7 +200,7 @@ class RunModel:
             case E.Dispatched():
                 cand = e.spec.candidate
                 row = self._row(cand.id)
-                row.params = row.params or cand.params.short()
+                row.lane, row.params = row.lane or cand.lane, row.params or cand.params.short()
                 if cand.band is not None:  # the band the pick was made on
                     row.band = row.band_at_dispatch = (cand.band.lo, cand.band.mid, cand.band.hi)
                 elif cand.purpose != "explore":
@@ -218,6 +220,7 @@ class RunModel:
                 row.score, row.bytes, row.bytes_measured, row.status = a.score, a.archive_bytes, True, "anchored"  # fmt: skip
                 if not row.params and a.params is not None:
                     row.params = a.params.short()
+                row.lane = row.lane or a.lane or ""  # None: a lossless anchor has no lane
             case E.Log():
                 self.last_log[e.job_id] = e.last
                 self.log_bytes[e.job_id] = e.bytes

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
+
+if TYPE_CHECKING:
+    from tui.tabs import Tab
 
 HELP = """\
 # tac-dash
 
 | key | what it does |
 |---|---|
-| `1`–`6` | candidates, refusals, jobs, bands, frontier, timeline |
+{tabs}
 | `s` | sort the candidates by the next column (or click a header; again reverses) |
 | `p` | pause / resume dispatching (running jobs go on) |
 | `c` | cancel the job selected in the jobs tab |
@@ -32,9 +38,23 @@ have reserved.
 """
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a bar would end the table cell
+
+
+def help_text(tabs: Sequence[Tab]) -> str:
+    """The help in Markdown: a line per tab (its key, title and what it shows), then the rest."""
+    rows = "\n".join(f"| `{t.key}` | **{t.title}**: {_cell(t.help)} |" for t in tabs)
+    return HELP.format(tabs=rows)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, tabs: Sequence[Tab]):
+        super().__init__()
+        self.text = help_text(tabs)  # the Markdown shown: what tests read
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+            yield Markdown(self.text)

@@ -7,9 +7,10 @@ from textual.widgets import DataTable
 
 from tui.model import CandidateRow
 
-# (key, label): the setting first so that an 80-column terminal sees what matters; the id last
+# (key, label): the setting first so that an 80-column terminal sees what matters; its lane and
+# the id last. The setting is the lane's own short label (from the ledger): never formatted here.
 COLUMNS = (("rank", "#"), ("params", "setting"), ("band", "predicted (est.)"), ("bytes", "bytes"),
-           ("status", "status"), ("score", "measured"), ("id", "id"))  # fmt: skip
+           ("status", "status"), ("score", "measured"), ("lane", "lane"), ("id", "id"))  # fmt: skip
 STATUS_STYLE = {"eligible": "green", "refused": "red", "explore": "magenta", "dispatched": "cyan",
                 "running": "bold cyan", "anchored": "bold green", "ok": "green", "failed": "bold red",
                 "lost": "yellow", "cancelled": "yellow", "rejected": "bold red"}  # fmt: skip
@@ -28,6 +29,7 @@ def cells(row: CandidateRow) -> tuple:
             "—" if row.score is None else f"{row.score:.4f}",
             "bold" if row.score is not None else "dim",
         ),  # fmt: skip
+        row.lane,
         row.id,
     )
 
@@ -35,7 +37,7 @@ def cells(row: CandidateRow) -> tuple:
 def sort_value(row: CandidateRow, column: str):
     """What a column sorts by: numbers as numbers, empty cells last."""
     value = {
-        "rank": row.rank, "params": row.params, "band": row.band[1] if row.band else None,
+        "rank": row.rank, "lane": row.lane or None, "params": row.params, "band": row.band[1] if row.band else None,
         "bytes": row.bytes, "status": row.status, "score": row.score, "id": row.id,
     }[column]  # fmt: skip
     return (value is None, value if value is not None else 0, row.id)
