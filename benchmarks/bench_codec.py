@@ -17,7 +17,7 @@ from pathlib import Path
 from tac.contest import constants as C
 from tac.contest.originals import demo_originals
 from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
+from tac.lanes.codec.params import CodecParams
 from tac.video.decode import decode_video
 
 SETTINGS = [

@@ -24,11 +24,12 @@ from tac.contest import constants as C
 from tac.contest.originals import demo_originals
 from tac.contest.weights import build_scorers, standin_weights
 from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
+from tac.lanes.codec.inflate.inflate import decode_frames
+from tac.lanes.codec.params import CodecParams
+from tac.lanes.codec.runtime import filter_blob, load_filter_blob
 from tac.postfilter import build_postfilter, list_postfilters
+from tac.postfilter.apply import filter_frames
 from tac.quant.deploy import deployed_copy
-from tac.submission.runtime import filter_blob, load_filter_blob
-from tac.submission.templates.inflate import decode_frames, filter_frames
 from tac.train.config import TrainConfig
 from tac.train.trainer import Trainer
 from tac.video.decode import decode_video

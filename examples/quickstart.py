@@ -7,7 +7,7 @@ calls rank real candidates.
     python examples/quickstart.py
 """
 
-from tac.records import CandidateParams
+from tac.lanes.codec import CodecSearchParams
 from tac.search import CandidateTable, Caps, MetaLagrangianSearch, generate, rank
 from tac.search.synthetic import SyntheticWorld, sample_params
 
@@ -46,6 +46,6 @@ print(
 )
 
 # 4. Refusal is a feature: a setting far beyond every anchor is not predicted.
-far = CandidateTable.from_params([CandidateParams(codec="hevc", crf=50, preset="medium", scale=0.5)])  # fmt: skip
+far = CandidateTable.from_params([CodecSearchParams(codec="hevc", crf=50, preset="medium", scale=0.5)])  # fmt: skip
 refused = rank(anchors, far).top(1)[0]
 print(f"\n{refused.id}: refused ({refused.refusal.code}) — {refused.refusal.message}")

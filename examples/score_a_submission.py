@@ -17,7 +17,7 @@ from tac.contest.originals import demo_originals
 from tac.contest.scorer import Scorer
 from tac.contest.weights import resolve_weights
 from tac.demo import downscaled_frames
-from tac.submission.build import build_video_submission
+from tac.lanes.codec import build_video_submission
 from tac.video.encode import encode_frames
 
 

@@ -19,9 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tac import interrupts
 from tac.cli_options import (
+    AsJson,
     ChallengeDir,
     Device,
+    MaxSamples,
+    NoCache,
     Originals,
+    PoseNetPath,
+    SegNetPath,
     SubmissionDir,
     VideoNames,
     console,
@@ -32,10 +37,11 @@ from tac.control.cli import loop_cmd, steer_cmd
 from tac.control.hosts_cli import app as hosts_app
 from tac.errors import TacError
 from tac.jobs.cli import app as job_app
+from tac.lanes.codec.cli import build as codec_build
+from tac.lanes.codec.filter_cli import app as lossy_app
 from tac.lossless.cli import app as lossless_app
 from tac.search.cli import app as search_app
 from tac.submission.cli import app as submission_app
-from tac.train.cli import app as lossy_app
 
 app = typer.Typer(
     name="tac",
@@ -48,6 +54,7 @@ demo_app = typer.Typer(
     help="The synthetic demo clip and the end-to-end demo.", no_args_is_help=True
 )
 app.add_typer(demo_app, name="demo")
+submission_app.command("build")(codec_build)  # each lane builds its own: today the codec lane
 app.add_typer(submission_app, name="submission")
 app.add_typer(lossless_app, name="lossless")
 app.add_typer(lossy_app, name="lossy")
@@ -74,26 +81,6 @@ def _main(
     ] = False,
 ) -> None:
     """Task-Aware Compression: compress video for the networks that watch it."""
-
-
-PoseNetPath = Annotated[
-    Path | None, typer.Option("--posenet", help="PoseNet safetensors (with --segnet).")
-]
-SegNetPath = Annotated[
-    Path | None, typer.Option("--segnet", help="SegNet safetensors (with --posenet).")
-]
-MaxSamples = Annotated[
-    int | None,
-    typer.Option(
-        "--max-samples",
-        min=1,
-        help="Score only the first K samples of each video: the result is an ESTIMATE.",
-    ),
-]
-NoCache = Annotated[
-    bool, typer.Option("--no-cache", help="Recompute the original's scorer outputs.")
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the result record as JSON.")]
 
 
 def _progress() -> Progress:

@@ -17,10 +17,12 @@ from tac.contest.evaluate import evaluate_submission, format_report
 from tac.contest.originals import demo_originals
 from tac.contest.scorer import Scorer
 from tac.contest.weights import resolve_weights
-from tac.lanes.codec import downscale
-from tac.lanes.codec_params import CodecParams
+from tac.lanes import get_lane
+from tac.lanes.codec import build_video_submission
+from tac.lanes.codec.compress import downscale
+from tac.lanes.codec.params import CodecParams
 from tac.records import EvalResult
-from tac.submission.build import build_submission, build_video_submission
+from tac.submission.build import build_submission
 from tac.submission.check import Finding, check_submission
 from tac.video.decode import iter_frames
 
@@ -60,7 +62,9 @@ def run_demo(
     for params in settings:
         name = params.short().replace(" ", "_")
         log(f"building {name}")
-        subs.append((params.short(), build_submission("codec", params, originals, work / name)))
+        subs.append(
+            (params.short(), build_submission(get_lane("codec"), params, originals, work / name))
+        )
     rows = []
     for name, sub in subs:
         log(f"checking and evaluating {name}")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
 from tac import atomic
 from tac.errors import TacError
@@ -128,22 +128,67 @@ class Refusal(Record):
     message: str
 
 
-class CandidateParams(Record):
-    """A codec-lane setting as the search sees it. Validity for the encoder is a gate's job, so
-    an impossible setting can still be written down and refused with a reason."""
+class LaneParams(Record):
+    """One lane's setting as the search sees it. Each lane subclasses it once, with
+    `lane: Literal["<name>"]`; the subclass registers itself here under that name, which is how
+    a record that carries params (Candidate, Anchor) finds the type to validate them with.
 
-    codec: str
-    crf: int
-    preset: str
-    scale: float = Field(gt=0)
-    filter: str | None = None  # post-filter family, None = no filter
-    hidden: int = Field(0, ge=0)
-    bits: int = 8
+    Validity for the lane is a gate's job, so an impossible setting can still be written down
+    and refused with a reason. `id()` sorts like the lane's parameter tuple; `short()` is the
+    few characters tables show."""
+
+    lane: str
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kw) -> None:
+        default = cls.model_fields["lane"].default
+        if isinstance(default, str):
+            known = _PARAMS.get(default)
+            if known is not None and known.__qualname__ != cls.__qualname__:
+                raise ValueError(
+                    f"lane {default!r} already has a params record ({known.__qualname__})"
+                )
+            _PARAMS[default] = cls
+
+    def id(self) -> str:
+        raise NotImplementedError
 
     def short(self) -> str:
-        """The setting in a few characters, for tables: `hevc 30 ×0.50 medium +dilated16/8`."""
-        base = f"{self.codec} {self.crf} ×{self.scale:.2f} {self.preset}"
-        return base + (f" +{self.filter}{self.hidden}/{self.bits}" if self.filter else "")
+        raise NotImplementedError
+
+
+_PARAMS: dict[str, type[LaneParams]] = {}
+
+
+def params_type(lane: str) -> type[LaneParams]:
+    """The params record of `lane`. Lanes register on import; the first lookup of an unknown
+    name loads the lane registry (`tac.lanes`: the built-in lanes, then plug-ins from
+    $TAC_PLUGINS and entry points) by name, the way a plug-in host is found: records import
+    nothing above themselves."""
+    if lane not in _PARAMS:
+        import importlib
+
+        importlib.import_module("tac.lanes").LANES.names()  # registers built-ins and plug-ins
+    if lane not in _PARAMS:
+        raise ValueError(f"unknown lane {lane!r}; registered lanes: {', '.join(sorted(_PARAMS))}")
+    return _PARAMS[lane]
+
+
+def _lane_params(data, v: int):
+    """Params as their lane's record: a dict is validated by the type registered for its
+    `lane`. v1 params (written before lanes were plug-ins) had no `lane`: they are the codec
+    lane's, the only lane there was."""
+    if not isinstance(data, dict):
+        return data
+    if v == 1 and "lane" not in data:
+        data = {"lane": "codec", **data}
+    lane = data.get("lane")
+    if not isinstance(lane, str):
+        raise ValueError("params need a 'lane' naming the lane they belong to")
+    return params_type(lane).model_validate(data)
+
+
+Params = SerializeAsAny[LaneParams]  # dumped as the lane's own record, every field kept
 
 
 class ScoreBand(Record):
@@ -162,9 +207,12 @@ class ScoreBand(Record):
 
 
 class Candidate(Record):
+    """A setting of one lane, ranked. v2: the lane is the params' own (`params.lane`); v1
+    records (`lane` beside codec-only params) are migrated on read."""
+
+    v: Literal[2] = 2
     id: str
-    lane: Literal["codec"] = "codec"
-    params: CandidateParams
+    params: Params
     runner_axis: RunnerAxis
     weights: str
     predicted_bytes: int | None = None
@@ -177,13 +225,31 @@ class Candidate(Record):
     # the params and caps gates apply to it
     purpose: Literal["exploit", "explore"] = "exploit"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data):
+        if isinstance(data, dict) and data.get("v", 1) == 1:
+            data = {**data, "v": 2}
+            lane = data.pop("lane", "codec")
+            if isinstance(data.get("params"), dict):
+                data["params"] = {"lane": lane, **data["params"]}
+        if isinstance(data, dict):
+            data = {**data, "params": _lane_params(data.get("params"), 2)}
+        return data
+
+    @property
+    def lane(self) -> str:
+        return self.params.lane
+
 
 class Anchor(Record):
-    """What calibration keeps from one authoritative evaluation: the setting and its measured terms."""
+    """What calibration keeps from one authoritative evaluation: the setting and its measured
+    terms. v2: params carry their lane; v1 anchors (codec params without it) migrate on read."""
 
+    v: Literal[2] = 2
     id: str
     kind: Literal["lossy", "lossless"]  # lossless/identity anchors set the distortion floor
-    params: CandidateParams | None = None  # None for lossless/identity anchors
+    params: Params | None = None  # None for lossless/identity anchors
     runner_axis: RunnerAxis
     weights: str
     archive_bytes: int = Field(ge=0)
@@ -194,9 +260,21 @@ class Anchor(Record):
     score: float = Field(ge=0)
     wall_s: float | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data):
+        if isinstance(data, dict):
+            v = data.get("v", 1)
+            data = {**data, "v": 2 if v == 1 else v, "params": _lane_params(data.get("params"), v)}
+        return data
+
+    @property
+    def lane(self) -> str | None:
+        return self.params.lane if self.params else None
+
     @classmethod
     def from_result(
-        cls, result: EvalResult, params: CandidateParams | None, id: str | None = None
+        cls, result: EvalResult, params: LaneParams | None, id: str | None = None
     ) -> Anchor:
         """Only an exact, full-sample evaluation may calibrate the search."""
         if not result.authoritative:
@@ -205,7 +283,7 @@ class Anchor(Record):
                 f"({result.n_samples}/{result.n_samples_total} samples): it cannot become an anchor"
             )
         return cls(
-            id=id or (params_id(params) if params else f"lossless-{result.archive_sha256[:12]}"),
+            id=id or (params.id() if params else f"lossless-{result.archive_sha256[:12]}"),
             kind="lossy" if params else "lossless",
             params=params,
             runner_axis=result.runner_axis,
@@ -218,18 +296,6 @@ class Anchor(Record):
             score=result.score,
             wall_s=result.wall_s,
         )
-
-
-def params_id(p: CandidateParams) -> str:
-    """A readable id that sorts like the parameter tuple (codec, crf, scale, preset index, filter,
-    hidden, bits), e.g. hevc-crf30-s0.500-p05medium-dilated-h064-b8: the search breaks ties by
-    id without formatting a string per candidate."""
-    from tac.lanes.encoders import preset_index
-
-    base = (
-        f"{p.codec}-crf{p.crf:02d}-s{p.scale:.3f}-p{preset_index(p.codec, p.preset):02d}{p.preset}"
-    )
-    return base + (f"-{p.filter}-h{p.hidden:03d}-b{p.bits}" if p.filter else "")
 
 
 def save_records(records: list[Record], path: str | os.PathLike) -> Path:

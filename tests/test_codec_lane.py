@@ -7,8 +7,8 @@ from tac.contest.reference import reference_outputs
 from tac.contest.scorer import distortions
 from tac.errors import TacError
 from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
-from tac.submission.cli import codec_params
+from tac.lanes.codec.cli import codec_params
+from tac.lanes.codec.params import CodecParams
 from tac.video.decode import iter_frames, iter_pair_batches
 
 

@@ -11,15 +11,16 @@ from tac.control import budget as B
 from tac.control.backends.base import Fetched
 from tac.control.harvest import verify
 from tac.control.ledger import Ledger, fold, load_state, read_events, read_ledger
-from tac.records import Candidate, CandidateParams, JobLimits, JobSpec, params_id
+from tac.lanes.codec import CodecSearchParams
+from tac.records import Candidate, JobLimits, JobSpec
 from tac.search.synthetic import SyntheticWorld
 
 WORLD = SyntheticWorld()
-PARAMS = CandidateParams(codec="hevc", crf=30, preset="medium", scale=0.5)
+PARAMS = CodecSearchParams(codec="hevc", crf=30, preset="medium", scale=0.5)
 
 
 def spec(job_id="j1", weights=WORLD.weights):
-    cand = Candidate(id=params_id(PARAMS), params=PARAMS, runner_axis="cpu", weights=weights, ready=True)  # fmt: skip
+    cand = Candidate(id=PARAMS.id(), params=PARAMS, runner_axis="cpu", weights=weights, ready=True)  # fmt: skip
     return JobSpec(job_id=job_id, candidate=cand, data="demo", weights=weights, runner_axis="cpu",
                    limits=JobLimits(timeout_s=60, max_cost=1), out_dir="/tmp/x")  # fmt: skip
 

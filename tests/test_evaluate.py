@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from tac.contest import constants as C
 from tac.contest.evaluate import evaluate_submission, score_raw
 from tac.hashing import sha256_file
+from tac.lanes.codec import build_video_submission
 from tac.records import EvalResult, load_record
-from tac.submission.build import build_video_submission
 from tac.video.raw import write_raw
 from tests.conftest import run_tac
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from tac.errors import TacError
+from tac.lanes.codec import CodecSearchParams
+from tac.lanes.codec.space import FILTER_PARAMS, FILTERS, CodecTable
 from tac.records import (
     Anchor,
     Candidate,
-    CandidateParams,
     JobLimits,
     JobSpec,
     Refusal,
@@ -23,7 +24,6 @@ from tac.search import Axis, CandidateTable, Caps, MetaLagrangianSearch, generat
 from tac.search.band import score_band
 from tac.search.gates import invalid_params
 from tac.search.refusals import CODE
-from tac.search.space import FILTER_PARAMS, FILTERS
 from tac.search.synthetic import SyntheticWorld, sample_params
 from tests.conftest import run_tac
 
@@ -31,7 +31,7 @@ WORLD = SyntheticWorld()
 
 
 def hevc(crf, scale=0.5, preset="medium", **kw):
-    return CandidateParams(codec="hevc", crf=crf, preset=preset, scale=scale, **kw)
+    return CodecSearchParams(codec="hevc", crf=crf, preset=preset, scale=scale, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_filter_tables_match_the_postfilter_registry():
     from tac.postfilter import build_postfilter, list_postfilters
 
     assert sorted(f for f in FILTERS if f) == list_postfilters()
-    t = CandidateTable.from_params([hevc(30, filter=f, hidden=h) for f in FILTER_PARAMS for h in (5, 24)])  # fmt: skip
+    t = CodecTable.from_params([hevc(30, filter=f, hidden=h) for f in FILTER_PARAMS for h in (5, 24)])  # fmt: skip
     counts = t.filter_params()
     for i in range(len(t)):
         p = t.params(i)
@@ -178,7 +178,7 @@ def test_lossy_better_than_lossless_is_incoherent():
 def test_missing_distortion_model(anchors):
     t = CandidateTable.from_params([
         hevc(30, filter="psd", hidden=16), hevc(30, filter="dilated", hidden=16, bits=4),
-        CandidateParams(codec="av1", crf=40, preset="8", scale=0.5), hevc(30, filter="dilated", hidden=16),
+        CodecSearchParams(codec="av1", crf=40, preset="8", scale=0.5), hevc(30, filter="dilated", hidden=16),
     ])  # fmt: skip
     codes = score_band(anchors, t).code
     assert list(codes) == [CODE["missing_distortion_model"]] * 3 + [0]
@@ -189,7 +189,7 @@ def test_missing_distortion_model(anchors):
 
 def test_params_gate_knows_each_encoder():
     t = CandidateTable.from_params([
-        hevc(30), hevc(52), CandidateParams(codec="av1", crf=0, preset="8", scale=0.5),
+        hevc(30), hevc(52), CodecSearchParams(codec="av1", crf=0, preset="8", scale=0.5),
         hevc(30, preset="turbo"), hevc(30, scale=0.01), hevc(30, filter="dilated", hidden=0),
         hevc(30, filter="dilated", hidden=8, bits=3),
     ])  # fmt: skip
@@ -237,12 +237,13 @@ def test_generators_are_deterministic_and_valid(anchors):
     for name in ("grid", "random", "refine"):
         a = generate(name, n=300, seed=5, anchors=anchors)
         b = generate(name, n=300, seed=5, anchors=anchors)
-        assert len(a) > 0 and all(np.array_equal(getattr(a, c), getattr(b, c)) for c in ("codec", "crf", "scale_milli", "preset", "filter"))  # fmt: skip
+        [ca], [cb] = a.blocks, b.blocks  # one lane: one block of codec columns
+        assert len(a) > 0 and all(np.array_equal(getattr(ca, c), getattr(cb, c)) for c in ("codec", "crf", "scale_milli", "preset", "filter"))  # fmt: skip
         assert not invalid_params(a).any(), name
     with pytest.raises(TacError, match="unknown generator"):
         generate("bayes")
     # the Latin hypercube covers every tenth of the crf range with 10 points
-    t = generate("random", n=10, seed=1, codecs=("hevc",))
+    [t] = generate("random", n=10, seed=1, codecs=("hevc",)).blocks
     assert len(np.unique(np.floor(t.crf / 52 * 10))) == 10
 
 

@@ -19,10 +19,11 @@ from tac.control.backends.ssh import SSHBackend
 from tac.control.hosts import Host, load_hosts
 from tac.control.hosts_cli import app as hosts_app
 from tac.errors import TacError
-from tac.records import Candidate, CandidateParams, EvalResult, JobLimits, JobSpec, params_id
+from tac.lanes.codec import CodecSearchParams
+from tac.records import Candidate, EvalResult, JobLimits, JobSpec
 from tests.sshd_fixture import free_port, processes, sshd  # noqa: F401
 
-HEVC = CandidateParams(codec="hevc", crf=34, preset="ultrafast", scale=0.5)
+HEVC = CodecSearchParams(codec="hevc", crf=34, preset="ultrafast", scale=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def weights_id(tac_cache) -> str:
 def demo_spec(job_id: str, weights: str, backend: SSHBackend) -> JobSpec:
     return JobSpec(
         job_id=job_id,
-        candidate=Candidate(id=params_id(HEVC), params=HEVC, runner_axis="cpu", weights=weights),
+        candidate=Candidate(id=HEVC.id(), params=HEVC, runner_axis="cpu", weights=weights),
         data="demo",
         demo_frames=8,
         weights=weights,

@@ -2,6 +2,7 @@
 
 import importlib.util
 import zipfile
+from pathlib import Path
 
 import av
 import numpy as np
@@ -10,8 +11,10 @@ import torch
 
 from tac.contest.frames import av_frame_to_rgb
 from tac.errors import TacError
+from tac.lanes.codec import build_video_submission
 from tac.submission.archive import write_deterministic_zip
-from tac.submission.build import TEMPLATES, build_video_submission
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "tac" / "lanes" / "codec" / "inflate"
 
 
 def load_template_inflate():

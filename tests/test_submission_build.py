@@ -9,7 +9,7 @@ import pytest
 from tac.contest.evaluate import evaluate_submission, score_raw
 from tac.hashing import sha256_file
 from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
+from tac.lanes.codec.params import CodecParams
 from tac.submission.build import build_submission
 from tac.submission.check import check_submission
 from tac.video.raw import read_raw
@@ -27,15 +27,17 @@ def short_demo(tac_cache):
 
 @pytest.fixture(scope="module")
 def hevc_submission(short_demo, tmp_path_factory):
-    return build_submission("codec", HEVC, short_demo, tmp_path_factory.mktemp("b") / "hevc")
+    return build_submission(
+        get_lane("codec"), HEVC, short_demo, tmp_path_factory.mktemp("b") / "hevc"
+    )
 
 
 @pytest.mark.parametrize(
     "params", [HEVC, CodecParams(codec="av1", crf=45, preset="12", scale=0.5)], ids=["hevc", "av1"]
 )
 def test_archive_sha256_is_identical_across_builds(params, short_demo, tmp_path):
-    a = build_submission("codec", params, short_demo, tmp_path / "a")
-    b = build_submission("codec", params, short_demo, tmp_path / "b")
+    a = build_submission(get_lane("codec"), params, short_demo, tmp_path / "a")
+    b = build_submission(get_lane("codec"), params, short_demo, tmp_path / "b")
     assert sha256_file(a / "archive.zip") == sha256_file(b / "archive.zip")
     with zipfile.ZipFile(a / "archive.zip") as zf:
         assert zf.namelist() == ["0.mkv"]

@@ -9,14 +9,14 @@ import torch
 
 from tac.contest.evaluate import evaluate_submission
 from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
+from tac.lanes.codec.filter_training import evaluate_with_filter, shipped_filter_bytes
+from tac.lanes.codec.params import CodecParams
 from tac.postfilter import build_postfilter
+from tac.postfilter.checkpoint import apply_filter, save_checkpoint
 from tac.quant.deploy import deployed_copy
 from tac.submission.build import build_submission
 from tac.submission.check import check_submission
-from tac.train.checkpoint import apply_filter, save_checkpoint
 from tac.train.config import TrainConfig
-from tac.train.run import evaluate_with_filter, shipped_filter_bytes
 from tac.video.raw import read_raw
 from tests.conftest import inflate_without_tac, run_tac
 
@@ -46,8 +46,8 @@ def trained_checkpoint(path, family="dilated", bits=8):
 def filtered(short_demo, tmp_path_factory):
     root = tmp_path_factory.mktemp("filtered")
     ckpt, model = trained_checkpoint(root / "f.safetensors")
-    plain = build_submission("codec", HEVC, short_demo, root / "plain")
-    sub = build_submission("codec", HEVC, short_demo, root / "sub", filter_checkpoint=ckpt)
+    plain = build_submission(get_lane("codec"), HEVC, short_demo, root / "plain")
+    sub = build_submission(get_lane("codec"), HEVC, short_demo, root / "sub", trained=ckpt)
     return ckpt, model, plain, sub
 
 
@@ -91,7 +91,7 @@ def test_check_accepts_the_runtime(filtered, short_demo):
 
 def test_four_bit_filter_ships_and_inflates(short_demo, tmp_path):
     ckpt, model = trained_checkpoint(tmp_path / "nf4.safetensors", family="psd", bits=4)
-    sub = build_submission("codec", HEVC, short_demo, tmp_path / "sub", filter_checkpoint=ckpt)
+    sub = build_submission(get_lane("codec"), HEVC, short_demo, tmp_path / "sub", trained=ckpt)
     raw = read_raw(inflate_without_tac(sub, short_demo.names_file, tmp_path) / "0.raw")
     decoded = list(get_lane("codec").inflate([tmp_path / "archive" / "0.mkv"], HEVC))
     assert np.array_equal(raw[7], list(apply_filter(model, decoded))[7])

@@ -242,7 +242,7 @@ def test_symlink_planted_by_inflate_is_not_written_through(tmp_path, demo, score
 
 
 def test_build_refuses_a_symlinked_out_dir_naming_it(tmp_path):
-    from tac.submission.build import build_video_submission
+    from tac.lanes.codec import build_video_submission
 
     video = tmp_path / "v.mkv"
     video.write_bytes(b"x")
@@ -256,7 +256,8 @@ def test_build_refuses_a_symlinked_out_dir_naming_it(tmp_path):
 
 
 def test_build_does_not_trust_a_symlinked_manifest(tmp_path):
-    from tac.submission.build import MANIFEST, build_video_submission
+    from tac.lanes.codec import build_video_submission
+    from tac.submission.build import MANIFEST
 
     video = tmp_path / "v.mkv"
     video.write_bytes(b"x")

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from tac.errors import TacError
+from tac.postfilter.checkpoint import load_checkpoint
 from tac.train.averaging import ParameterAverage
-from tac.train.checkpoint import load_checkpoint
 from tac.train.config import TrainConfig
 from tac.train.losses import scorer_view, uint8_roundtrip
 from tac.train.profiles import PROFILES, profile_config
@@ -131,9 +131,10 @@ def test_profiles_are_valid_and_named():
 def test_lossy_cli_train_then_eval(tmp_path, scorer):
     """`tac lossy train` on precomputed frames, then `tac lossy eval` on a real archive."""
     from tac.contest.originals import demo_originals
-    from tac.lanes.codec_params import CodecParams
+    from tac.lanes import get_lane
+    from tac.lanes.codec.filter_training import prepare_frames
+    from tac.lanes.codec.params import CodecParams
     from tac.submission.build import build_submission
-    from tac.train.run import prepare_frames
     from tests.conftest import run_tac
 
     short = demo_originals(frames=8)
@@ -149,7 +150,7 @@ def test_lossy_cli_train_then_eval(tmp_path, scorer):
     ckpt = tmp_path / "run" / "smoke.safetensors"
     assert ckpt.is_file() and ckpt.with_suffix(".json").is_file()
 
-    sub = build_submission("codec", params, short, tmp_path / "sub")
+    sub = build_submission(get_lane("codec"), params, short, tmp_path / "sub")
     proc = run_tac(
         "lossy", "eval", "--checkpoint", str(ckpt), "--archive", str(sub / "archive.zip"),
         "--originals", str(short.directory), "--json",

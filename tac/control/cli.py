@@ -14,7 +14,6 @@ from rich.markup import escape
 from tac.cli_options import (
     AllowMixed,
     ChallengeDir,
-    Coverage,
     Data,
     console,
     data_choice,
@@ -23,7 +22,8 @@ from tac.cli_options import (
 )
 from tac.control.ledger import INTERRUPTED
 from tac.errors import TacError
-from tac.lanes.encoders import ENCODERS
+from tac.lanes.codec.encoders import ENCODERS
+from tac.search.cli import Coverage
 
 
 def loop_cmd(
@@ -39,6 +39,7 @@ def loop_cmd(
     max_cost_per_job: Annotated[float | None, typer.Option(help="Cancel a job before it costs more.")] = None,
     convergence_eps: Annotated[float, typer.Option(help="Stop when the best score improves less than this over --patience cycles (0 = never).")] = 0.0,
     patience: Annotated[int, typer.Option(help="Cycles for --convergence-eps.", min=1)] = 2,
+    lanes: Annotated[str, typer.Option(help="Comma-separated lanes to search together, in one ranking (registered: codec and any plug-in, see $TAC_PLUGINS).")] = "codec",
     codecs: Annotated[str, typer.Option(help=f"Comma-separated codecs to search ({', '.join(ENCODERS)}).")] = "hevc",
     presets: Annotated[str, typer.Option(help="Comma-separated presets (each must exist for one of the codecs).")] = "medium",
     filters: Annotated[bool, typer.Option("--filters", help="Also search post-filters (trains each; slow on a CPU).")] = False,
@@ -76,7 +77,7 @@ def loop_cmd(
         seed = _seed_anchors(anchors)
         fields = dict(
             data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, allow_mixed=allow_mixed,
-            demo_frames=demo_frames, codecs=_words(codecs), presets=_words(presets),
+            demo_frames=demo_frames, lanes=_words(lanes), codecs=_words(codecs), presets=_words(presets),
             filters=[(None, 0, 0), ("dilated", 16, 8), ("psd", 16, 8)] if filters else [(None, 0, 0)],
             coverage=coverage, min_anchors=min_anchors, top_k=top_k, explore=explore,
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
@@ -110,18 +111,19 @@ def _config(fields: dict):
     from pydantic import ValidationError
 
     from tac.control.config import LoopConfig, option_of
+    from tac.records import first_error
 
     try:
         return LoopConfig(**fields)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        msg = e["msg"].removeprefix("Value error, ")
-        if not e["loc"]:  # a rule across options: its message names them
-            raise TacError(msg) from None
-        field = str(e["loc"][0])
-        value = fields.get(field, e.get("input"))
+        problem = first_error(exc)  # `where: what`
+        where, _, what = problem.partition(": ")
+        if not what or where == "(top level)":  # a rule across options: its message names them
+            raise TacError(what or problem) from None
+        field = where.split(".")[0]  # `codecs.1` is the --codecs option
+        value = fields.get(field)
         shown = ",".join(map(str, value)) if isinstance(value, list) else value
-        raise TacError(f"{option_of(field)} {shown}: {msg}") from None
+        raise TacError(f"{option_of(field)} {shown}: {what}") from None
 
 
 def _resumed_config(ctx: typer.Context, run_dir: Path, max_cycles: int | None):
@@ -176,16 +178,15 @@ def setup_line(config) -> str:
 
 
 def _backends(config, run_dir: Path) -> list:
-    from tac.control.backends.local import LocalBackend
+    from tac.control.backends import make_backend
 
     backends = []
     if config.local:
-        backends.append(LocalBackend(run_dir / "work", config.local_concurrency, config.local_price_per_hour, config.runner_axis))  # fmt: skip
+        backends.append(make_backend("local", workdir=run_dir / "work", concurrency=config.local_concurrency, price_per_hour=config.local_price_per_hour, runner_axis=config.runner_axis))  # fmt: skip
     if config.hosts_file:
-        from tac.control.backends.ssh import SSHBackend
         from tac.control.hosts import load_hosts
 
-        backends += [SSHBackend(h) for h in load_hosts(config.hosts_file)]
+        backends += [make_backend("ssh", host=h) for h in load_hosts(config.hosts_file)]
     if not backends:
         raise TacError("no backend: drop --no-local or give --hosts")
     return backends

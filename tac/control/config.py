@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tac.lanes.encoders import ENCODERS
+from tac.lanes import LANES
+from tac.lanes.codec.encoders import ENCODERS
 from tac.search.band import coverage_problem
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -21,6 +22,16 @@ Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 OPTION = {"local_price_per_hour": "--local-price", "job_timeout_s": "--job-timeout",
           "lost_after_s": "--lost-after", "hosts_file": "--hosts", "local": "--no-local",
           "anchors_file": "--anchors"}  # fmt: skip
+
+
+def _known(value: list[str], known: list[str], what: str) -> list[str]:
+    """`value` if it is a non-empty list of known names, else the first problem in words."""
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(known)}")
+    if not value:
+        raise ValueError(f"give at least one {what}")
+    return value
 
 
 def option_of(field: str) -> str:
@@ -81,16 +92,22 @@ class LoopConfig(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, value: list[str]) -> list[str]:
+        return sorted(set(_known(value, LANES.names(), "lane")))
+
     @field_validator("codecs")
     @classmethod
     def _codecs(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in ENCODERS]
-        if unknown or not value:
-            raise ValueError(f"unknown codec {unknown[0]!r}; known: {', '.join(ENCODERS)}" if unknown else "give at least one codec")  # fmt: skip
-        return value
+        return _known(value, list(ENCODERS), "codec")
 
     @model_validator(mode="after")
     def _consistent(self) -> LoopConfig:
+        for name in self.lanes:  # every searched lane must have the generator
+            lane = LANES.get(name)
+            if self.generator not in lane.generators:
+                raise ValueError(f"--generator {self.generator}: the {name} lane has no such generator (it has {', '.join(lane.generators.names())})")  # fmt: skip
         for preset in self.presets:  # a preset must exist for at least one searched codec
             if not any(preset in ENCODERS[c].presets for c in self.codecs):
                 allowed = "; ".join(f"{c}: {', '.join(ENCODERS[c].presets)}" for c in self.codecs)

@@ -118,6 +118,7 @@ class Exploring(Event):
     ids: list[str]
     params: list[str]
     reason: str
+    lanes: list[str] = []  # one per id; absent in ledgers written before lanes were plug-ins
 
 
 class Multipliers(Event):

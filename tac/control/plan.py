@@ -36,7 +36,7 @@ def job_frames(config: LoopConfig) -> int:
 def candidate_space(config: LoopConfig, state: RunState) -> CandidateTable:
     c = config
     return generate(
-        c.generator, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
+        c.generator, lanes=c.lanes, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
         presets={k: tuple(c.presets) for k in c.codecs}, filters=tuple(tuple(f) for f in c.filters),
         anchors=state.anchors,
     )  # fmt: skip
@@ -69,5 +69,5 @@ def plan_cycle(
             for i in spread(table, c.explore, exclude=taken)
         ]  # fmt: skip
         if plan.picks:
-            plan.exploring = {"ids": [p.id for p in plan.picks], "params": [p.params.short() for p in plan.picks], "reason": EXPLORE_REASON}  # fmt: skip
+            plan.exploring = {"ids": [p.id for p in plan.picks], "params": [p.params.short() for p in plan.picks], "lanes": [p.lane for p in plan.picks], "reason": EXPLORE_REASON}  # fmt: skip
     return plan

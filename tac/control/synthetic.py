@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from tac.control.ledger import Ledger
-from tac.records import Anchor, Candidate, CandidateParams, JobLimits, JobSpec, params_id
-from tac.search.space import CandidateTable
+from tac.lanes.codec import CodecSearchParams, CodecTable
+from tac.records import Anchor, Candidate, JobLimits, JobSpec
 from tac.search.synthetic import ORIGINAL_BYTES, SyntheticWorld
 
 WEIGHTS = "stand-in:0:" + "5" * 16
@@ -54,15 +54,15 @@ class SyntheticRun:
             out.append(json.dumps(e, separators=(",", ":")))
         path.write_text("\n".join(out) + "\n")
 
-    def truth(self, p: CandidateParams) -> dict[str, float]:
-        values = self.world.truth(CandidateTable.from_params([p]))
+    def truth(self, p: CodecSearchParams) -> dict[str, float]:
+        values = self.world.truth(CodecTable.from_params([p]))
         out = {k: float(v[0]) for k, v in values.items()}
         return out | {"score": float(self.world.score(values)[0])}
 
     # --- steps ------------------------------------------------------------------------------
     @staticmethod
-    def params(crf: int, scale: float = 0.5) -> CandidateParams:
-        return CandidateParams(codec="hevc", crf=crf, preset="medium", scale=scale)
+    def params(crf: int, scale: float = 0.5) -> CodecSearchParams:
+        return CodecSearchParams(codec="hevc", crf=crf, preset="medium", scale=scale)
 
     def start_cycle(self) -> int:
         self.cycle += 1
@@ -75,24 +75,24 @@ class SyntheticRun:
         for r in range(eligible):
             p = self.params(26 + r, 0.5)
             mid = self.truth(p)["score"]
-            shown.append({"id": params_id(p), "rank": r + 1, "params": p.short(), "bytes": 20_000 + 1000 * r,
+            shown.append({"id": p.id(), "rank": r + 1, "params": p.short(), "bytes": 20_000 + 1000 * r,
                           "band": [mid - 0.3, mid, mid + 0.35], "refusal": None, "reason": ""})  # fmt: skip
         for k, (code, _count) in enumerate(refusals.items()):
             p = self.params(45 + k, 0.9)
-            shown.append({"id": params_id(p), "rank": eligible + k + 1, "params": p.short(), "bytes": None,
+            shown.append({"id": p.id(), "rank": eligible + k + 1, "params": p.short(), "bytes": None,
                           "band": None, "refusal": code, "reason": f"{code}: crf beyond the hevc anchors' 18.0..40.0 (with margin)"})  # fmt: skip
         top = [{"id": s["id"], "lo": s["band"][0], "mid": s["band"][1], "hi": s["band"][2]} for s in shown[:2]]  # fmt: skip
         self.emit("ranked", cycle=self.cycle, n=n, eligible=eligible, refusals=refusals, top=top, shown=shown)  # fmt: skip
         return shown
 
     def explore(self, crfs: list[int]) -> list[str]:
-        ids = [params_id(self.params(c)) for c in crfs]
+        ids = [self.params(c).id() for c in crfs]
         self.emit("exploring", cycle=self.cycle, ids=ids, params=[self.params(c).short() for c in crfs], reason="the predictor refuses every candidate: calibrating with a space-filling set")  # fmt: skip
         return ids
 
     def dispatch(self, crf: int, host: str = "local", scale: float = 0.5, reserved: float = 0.05) -> str:  # fmt: skip
         p = self.params(crf, scale)
-        cand = Candidate(id=params_id(p), params=p, runner_axis="cpu", weights=WEIGHTS, ready=True)
+        cand = Candidate(id=p.id(), params=p, runner_axis="cpu", weights=WEIGHTS, ready=True)
         job_id = f"c{self.cycle:02d}-{cand.id}"
         spec = JobSpec(job_id=job_id, candidate=cand, data="demo", weights=WEIGHTS, runner_axis="cpu",
                        limits=JobLimits(timeout_s=600, max_cost=0.2), host=host, out_dir="/tmp/synthetic")  # fmt: skip
@@ -114,7 +114,7 @@ class SyntheticRun:
         p = self.params(crf, scale)
         self.emit("harvested", job_id=job_id, ok=True, reason="")
         t = self.truth(p)
-        anchor = Anchor(id=params_id(p), kind="lossy", params=p, runner_axis="cpu", weights=WEIGHTS,
+        anchor = Anchor(id=p.id(), kind="lossy", params=p, runner_axis="cpu", weights=WEIGHTS,
                         archive_bytes=int(t["bytes"]), original_bytes=ORIGINAL_BYTES, pose=t["pose"],
                         seg=t["seg"], score=t["score"], archive_sha256="0" * 64)  # fmt: skip
         self.emit("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))

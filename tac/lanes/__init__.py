@@ -1,37 +1,44 @@
-"""Compression lanes: each turns frames into archive payload files and back.
+"""Compression lanes: each turns a video into an archive and back. The lane is the unit of
+extension: a new way to compress plugs in here, through the contract in `tac.lanes.base`.
 
-A registry, not an if-chain: `get_lane("codec")`. A lane has `compress(frames, params, out)`,
-`inflate(payload, params)`, `inflate_config(params)` and a `params_type` that validates settings.
+    get_lane("codec")                  # the registered Lane
+    register_lane(MyLane)              # a plug-in (see tac.registry for $TAC_PLUGINS)
+    LANES.names()                      # what is registered
+
+Importing this package registers the built-in lanes and their params records (which is what
+lets a ledger or an anchors file be read) and stays light: numpy and pydantic, no torch or PyAV.
 """
 
 from __future__ import annotations
 
-from tac.errors import TacError
+from tac.lanes.base import Features, Lane, LaneTable, Trained
+from tac.registry import Registry
 
-# name → "module:class"; imported on first use so that `tac.lanes.encoders` (plain data) can be
-# read without loading torch and PyAV.
-LANES = {"codec": "tac.lanes.codec:CodecLane"}
-
-
-def get_lane(name: str):
-    import importlib
-
-    if name not in LANES:
-        raise TacError(f"unknown lane {name!r}; available: {', '.join(sorted(LANES))}")
-    module, cls = LANES[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+LANES: Registry[Lane] = Registry("lane")
 
 
-def __getattr__(name: str):
-    if name == "CodecLane":
-        from tac.lanes.codec import CodecLane
-
-        return CodecLane
-    if name == "CodecParams":
-        from tac.lanes.codec_params import CodecParams
-
-        return CodecParams
-    raise AttributeError(name)
+def register_lane(cls: type[Lane]) -> type[Lane]:
+    """Register a Lane subclass (usable as a class decorator); its params record registered
+    itself when its class was defined."""
+    LANES.register(cls.name, cls())
+    return cls
 
 
-__all__ = ["LANES", "CodecLane", "CodecParams", "get_lane"]
+def get_lane(name: str) -> Lane:
+    return LANES.get(name)
+
+
+from tac.lanes.codec import CodecLane  # noqa: E402  (built-ins register below the helpers)
+
+register_lane(CodecLane)
+
+__all__ = [
+    "LANES",
+    "CodecLane",
+    "Features",
+    "Lane",
+    "LaneTable",
+    "Trained",
+    "get_lane",
+    "register_lane",
+]

@@ -1,4 +1,8 @@
-"""Filter checkpoints: safetensors weights + a JSON card, written atomically, never pickled."""
+"""Filter checkpoints: safetensors weights + a JSON card, written atomically, never pickled.
+
+Not part of the runtime submissions carry (it needs tac and safetensors): `tac.lanes.codec.runtime`
+leaves it out of the copy.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from safetensors.torch import load_file, save
 
 from tac import atomic
 from tac.errors import TacError
+from tac.postfilter.apply import filter_frames
 
 
 def save_checkpoint(path: Path, model: nn.Module, arch: dict, config, metrics: dict) -> Path:
@@ -25,7 +30,7 @@ def save_checkpoint(path: Path, model: nn.Module, arch: dict, config, metrics: d
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the filter from its card and load the weights strictly."""
-    from tac.postfilter import build_postfilter
+    from tac.postfilter.registry import build_postfilter
 
     path = Path(path)
     card_path = path.with_suffix(".json")
@@ -50,8 +55,6 @@ def apply_filter(model: nn.Module, frames, batch: int = 4):
     """Filter uint8 frames (N, H, W, 3) in batches on the CPU, exactly as a submission's inflate
     does (it is the same code); yields uint8 numpy frames."""
     import numpy as np
-
-    from tac.submission.templates.inflate import filter_frames
 
     tensors = (torch.from_numpy(np.asarray(f)) for f in frames)
     for y in filter_frames(model, tensors, batch):

@@ -8,7 +8,7 @@
            | "f16"  (everything else: biases, norms, buffers)
 
 This module is also the decoder submissions ship: it imports nothing from tac beyond its own
-package (relative imports), so `tac.submission.runtime` can copy it verbatim next to inflate.
+package (relative imports), so `tac.lanes.codec.runtime` can copy it verbatim next to inflate.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def score_band(
         code = CODE["insufficient_anchors"]
         pred.code[(pred.code == 0) | few] = code
         need = max(min_anchors, math.ceil(coverage / (1 - coverage)))
-        for c in range(3):
+        for c in range(table.n_groups):
             pred.detail[(code, c)] = (
                 f"{len(anchors)} anchors ({cal.n} held-out residuals); a {coverage:.0%} band needs at least {need}"
             )

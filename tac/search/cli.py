@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tac.cli_options import Coverage, console, err
+from tac.cli_options import console, err
 from tac.errors import TacError
 
 app = typer.Typer(
@@ -29,6 +29,22 @@ def _axis(text: str | None):
     if not sep or runner not in ("cpu", "cuda") or not weights:
         raise TacError(f"--axis {text!r}: write RUNNER/WEIGHTS, e.g. cpu/official")
     return Axis(runner, weights)
+
+
+def _coverage(value: float) -> float:
+    from tac.search.band import coverage_problem  # numpy: loaded when the option is parsed
+
+    if problem := coverage_problem(value):
+        raise TacError(f"--coverage {value:g}: {problem}")
+    return value
+
+
+Coverage = Annotated[
+    float,
+    typer.Option(
+        "--coverage", callback=_coverage, help="Score-band coverage, above 0.5 and below 1."
+    ),
+]
 
 
 @app.command("rank")
@@ -100,7 +116,8 @@ def rank_cmd(
         exact = [c.predicted_bytes if c.bytes_exact else float("nan") for c in cands]
         table.exact_bytes[:] = exact
     else:
-        table = generate(generator, n=n, seed=seed, anchors=anchor_list)
+        lanes = sorted({a.lane for a in anchor_list if a.lane}) or ["codec"]
+        table = generate(generator, lanes=lanes, n=n, seed=seed, anchors=anchor_list)
     search = MetaLagrangianSearch(Caps(max_bytes, max_inflate_s, max_cost), risk=risk)
     ranking = rank(
         anchor_list, table, axis=_axis(axis), search=search, cost=CostModel(price_per_hour=price_per_hour),
@@ -183,7 +200,7 @@ def anchor_cmd(
 
 
 def _submission_params(submission: Path | None):
-    from tac.records import CandidateParams
+    from tac.lanes import LANES
 
     if submission is None:
         raise TacError("--submission DIR is needed to know the setting (or pass --lossless)")
@@ -192,11 +209,10 @@ def _submission_params(submission: Path | None):
         manifest = json.loads(manifest_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise TacError(f"{manifest_path}: cannot read the submission's manifest ({exc})") from None
-    if manifest.get("lane") != "codec":
-        raise TacError(f"{manifest_path}: lane {manifest.get('lane')!r} is not the codec lane; anchor it with --lossless if it is an identity/lossless submission")  # fmt: skip
-    p, f = manifest["params"], manifest.get("filter")
-    return CandidateParams(
-        codec=p["codec"], crf=p["crf"], preset=p["preset"], scale=p["scale"],
-        filter=f["arch"]["name"] if f else None, hidden=f["arch"].get("hidden", 0) if f else 0,
-        bits=f["bits"] if f else 8,
-    )  # fmt: skip
+    lane = manifest.get("lane")
+    if lane not in LANES:
+        raise TacError(f"{manifest_path}: lane {lane!r} is not a searchable lane ({', '.join(LANES.names())}); anchor it with --lossless if it is an identity/lossless submission")  # fmt: skip
+    try:
+        return LANES.get(lane).params_from_manifest(manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TacError(f"{manifest_path}: not a manifest the {lane} lane wrote ({exc})") from None

@@ -6,8 +6,8 @@ fails, and that gate's code and sentence become its refusal:
 
   1 calibration       enough anchors, inside their range, a monotone fit     (from the predictor)
   2 coherence         lossy never better than the lossless floor             (from the predictor)
-  3 distortion_model  a measured model for this codec and filter family      (from the predictor)
-  4 params            a setting the lane and encoder accept, on the anchors' axis
+  3 distortion_model  a measured model for this group and variant            (from the predictor)
+  4 params            a setting the lane accepts (its own rule), on the anchors' axis
   5 caps              predicted bytes, inflate time and job cost within their caps
 """
 
@@ -19,28 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tac.lanes.encoders import ENCODERS, INVALID_PRESET
 from tac.records import JobSpec
 from tac.search.lagrangian import Caps
 from tac.search.refusals import CODE, CODES, GATE_OF_CODE, GATES
-from tac.search.space import CODECS, CandidateTable
-
-MIN_SIDE = 16  # the lane refuses frames smaller than 16x16
-CRF_LO = np.array([ENCODERS[c].crf_range[0] for c in CODECS])
-CRF_HI = np.array([ENCODERS[c].crf_range[1] for c in CODECS])
-N_PRESETS = np.array([len(ENCODERS[c].presets) for c in CODECS])
+from tac.search.space import CandidateTable
 
 
 def invalid_params(t: CandidateTable) -> np.ndarray:
-    """True where the codec lane (or the post-filter) cannot run the setting."""
-    c = t.codec.astype(np.int64)
-    bad = (t.crf < CRF_LO[c]) | (t.crf > CRF_HI[c])
-    bad |= (t.preset == INVALID_PRESET) | (t.preset < 0) | (t.preset >= N_PRESETS[c])
-    bad |= (t.scale_milli <= 0) | (t.scale_milli > 1000)
-    bad |= np.round(874 * t.scale_milli.astype(np.float64) / 1000.0) < MIN_SIDE
-    has_filter = t.filter > 0
-    bad |= has_filter & ((t.hidden < 1) | ~np.isin(t.bits, (4, 8)))
-    return bad
+    """True where a row's lane cannot run its setting (each lane's own rule)."""
+    return t.invalid()
 
 
 @dataclass
@@ -48,7 +35,7 @@ class Ladder:
     """Per-candidate refusal code (0 = passed every gate) and a per-gate account."""
 
     code: np.ndarray
-    detail: dict[tuple[int, int], str]  # (code, codec) → sentence detail
+    detail: dict[tuple[int, int], str]  # (code, table group) → sentence detail
 
     @property
     def gate(self) -> np.ndarray:
@@ -81,11 +68,12 @@ def run_ladder(
     code = predictor_code.astype(np.int8).copy()
     detail = dict(predictor_detail)
 
-    def refuse(mask: np.ndarray, name: str, text: str) -> None:
+    def refuse(mask: np.ndarray, name: str, text) -> None:
+        """`text`: the detail, or a function of the row's group that gives it."""
         mask = mask & (code == 0)
         code[mask] = CODE[name]
-        for c in np.unique(t.codec[mask]):
-            detail.setdefault((CODE[name], int(c)), text)
+        for c in np.unique(t.group[mask]):
+            detail.setdefault((CODE[name], int(c)), text(int(c)) if callable(text) else text)
 
     if not axis_ok:
         refuse(
@@ -93,7 +81,7 @@ def run_ladder(
             "axis_mismatch",
             "candidates and anchors were measured differently",
         )
-    refuse(invalid_params(t), "invalid_params", "crf, preset, scale or filter outside what the lane accepts")  # fmt: skip
+    refuse(invalid_params(t), "invalid_params", t.invalid_reason)
     for name, code_name, unit in (("bytes", "over_bytes_cap", "B"), ("inflate_s", "over_inflate_time_cap", "s"), ("cost", "over_cost_cap", "")):  # fmt: skip
         cap = caps.get(name)
         if cap is not None:
@@ -135,8 +123,8 @@ def preflight(spec: JobSpec) -> list[Check]:
           f"weights {spec.weights!r} must be official, custom:<sha256> or stand-in:<seed>:<sha> "
           f"and match the candidate's {cand.weights!r}")  # fmt: skip
     valid = not invalid_params(CandidateTable.from_params([cand.params]))[0]
-    check("params", valid, f"{cand.id} is a valid codec-lane setting",
-          f"{cand.id}: the lane or encoder cannot run this setting")  # fmt: skip
+    check("params", valid, f"{cand.id} is a valid {cand.lane}-lane setting",
+          f"{cand.id}: the {cand.lane} lane cannot run this setting")  # fmt: skip
     if spec.data == "challenge":
         root = Path(spec.challenge_dir or "")
         ok = bool(spec.challenge_dir) and (root / "videos").is_dir()

@@ -1,12 +1,13 @@
-"""Byte model and distortion proxy: log-linear power laws fitted on anchors, one per codec.
+"""Byte model and distortion proxy: log-linear power laws fitted on anchors, one per lane group.
 
-For a codec-lane setting with quality q (crf as a fraction of the codec's range), log scale s and
-preset speed v, and an optional post-filter of family f at b bits:
+Each lane describes its rows as features x (`tac.lanes.base.Features`: for the codec lane crf
+as a fraction of its range, ln scale and preset speed, one group per codec) and an optional
+variant v (the codec lane's post-filter family at its bits):
 
-    ln payload_bytes = a0 + a1·q + a2·s + a3·v              (a1 < 0, a2 > 0: monotone)
-    ln pose          = b0 + b1·q + b2·s + b3·v + β[f,b]     (b1 > 0, b2 < 0)
-    ln seg           = c0 + c1·q + c2·s + c3·v + γ[f,b]     (c1 > 0, c2 < 0)
-    bytes            = payload_bytes + filter_bytes(f, hidden, b)
+    ln payload_bytes = a·[1, x]                    (monotone in the signs the lane declares)
+    ln pose          = b·[1, x] + β[v]
+    ln seg           = c·[1, x] + γ[v]
+    bytes            = payload_bytes + side_bytes(v)
 
 Power laws in the knobs are what rate-distortion curves look like over a few octaves, and they
 need few anchors. A fit whose slopes have the wrong sign is not used, it is refused
@@ -17,62 +18,42 @@ Exact bytes replace the byte prediction once a candidate has been encoded.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from tac.lanes import get_lane
+from tac.lanes.base import Features
 from tac.records import Anchor
 from tac.search.refusals import CODE
-from tac.search.space import CODECS, CRF_MAX, FILTERS, CandidateTable
+from tac.search.space import CandidateTable
 
-FEATURES = ("crf", "scale", "preset speed")
-# A feature may leave the anchors' range by 10 % of that range, and at least by this much:
-# about 1.5 crf steps, 5 % of scale, a sixth of the preset ladder.
+# A feature may leave the anchors' range by 10 % of that range, and at least by the lane's
+# absolute margin.
 MARGIN_REL = 0.10
-MARGIN_ABS = np.array([0.03, 0.05, 0.06])
-HIDDEN_MARGIN = 0.25  # a measured filter family may grow or shrink its width by 25 %
+HIDDEN_MARGIN = 0.25  # a measured variant may grow or shrink its width by 25 %
 RIDGE = 1e-6  # keeps constant columns (one preset everywhere) from breaking the solve
 INCOHERENT_FACTOR = 0.5  # "clearly below the floor": under half of it
 
 
-def filter_bytes(table: CandidateTable) -> np.ndarray:
-    """What a shipped filter adds to the archive (estimate): its codes, a scale and bias per
-    channel, a JSON header and the zip entry. Zero without a filter."""
-    params = table.filter_params()
-    est = params * table.bits / 8.0 + 8.0 * table.hidden + 400.0
-    return np.where(table.filter > 0, est, 0.0)
-
-
-def _natural(j: int, value: float, codec: int) -> str:
-    """A feature value in the units a user sets: crf, scale, preset speed 0 (slow)..1 (fast)."""
-    if j == 0:
-        return f"{value * CRF_MAX[codec]:.1f}"
-    return f"{np.exp(value):.3f}" if j == 1 else f"{value:.2f}"
-
-
-def features(table: CandidateTable) -> np.ndarray:
-    return np.stack([table.quality(), table.log_scale(), table.speed()], axis=1)
-
-
-def _filter_key(table: CandidateTable) -> np.ndarray:
-    return table.filter.astype(np.int32) * 16 + np.where(table.filter > 0, table.bits, 0)
-
-
 @dataclass
-class CodecFit:
-    codec: int
+class GroupFit:
+    """One (lane, group)'s three laws."""
+
+    group: int
     n: int
     lo: np.ndarray  # feature ranges with margin
     hi: np.ndarray
     bytes_coef: np.ndarray
     pose_coef: np.ndarray
     seg_coef: np.ndarray
-    keys: tuple[int, ...]  # measured (family, bits) keys beyond "no filter"
+    keys: tuple[int, ...]  # measured variants beyond "none"
     hidden_range: dict[int, tuple[float, float]] = field(default_factory=dict)
     non_monotone: str = ""  # why the fit is unusable, or ""
 
     def design(self, feats: np.ndarray, key: np.ndarray) -> np.ndarray:
-        cols = [np.ones(len(feats)), feats[:, 0], feats[:, 1], feats[:, 2]]
+        cols = [np.ones(len(feats)), *(feats[:, j] for j in range(feats.shape[1]))]
         cols += [(key == k).astype(np.float64) for k in self.keys]
         return np.stack(cols, axis=1)
 
@@ -81,37 +62,37 @@ def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.solve(x.T @ x + RIDGE * np.eye(x.shape[1]), x.T @ y)
 
 
-def n_coefficients(keys: set[int]) -> int:
-    return 4 + len(keys - {0})
+def n_coefficients(keys: set[int], d: int = 3) -> int:
+    return 1 + d + len(keys - {0})
 
 
-def fit_codec(codec: int, table: CandidateTable, y: dict[str, np.ndarray]) -> CodecFit:
-    """Fit one codec's three laws on its lossy anchors (`y`: bytes, pose, seg arrays)."""
-    feats = features(table)
-    key = _filter_key(table)
+def fit_group(group: int, f: Features, y: dict[str, np.ndarray]) -> GroupFit:
+    """Fit one group's three laws on its lossy anchors (`y`: bytes, pose, seg arrays)."""
+    feats, key = f.x, f.variant
+    d = feats.shape[1]
     keys = tuple(sorted(set(key.tolist()) - {0}))
     span = feats.max(axis=0) - feats.min(axis=0)
-    margin = np.maximum(MARGIN_REL * span, MARGIN_ABS)
-    fit = CodecFit(
-        codec, len(table), feats.min(axis=0) - margin, feats.max(axis=0) + margin,
-        np.zeros(4), np.zeros(4 + len(keys)), np.zeros(4 + len(keys)), keys,
+    margin = np.maximum(MARGIN_REL * span, f.margin_abs)
+    fit = GroupFit(
+        group, len(feats), feats.min(axis=0) - margin, feats.max(axis=0) + margin,
+        np.zeros(1 + d), np.zeros(1 + d + len(keys)), np.zeros(1 + d + len(keys)), keys,
     )  # fmt: skip
-    payload = np.maximum(y["bytes"] - filter_bytes(table), 1.0)
+    payload = np.maximum(y["bytes"] - f.side_bytes, 1.0)
     fit.bytes_coef = _solve(fit.design(feats, np.zeros_like(key)), np.log(payload))
     x = fit.design(feats, key)
     fit.pose_coef = _solve(x, np.log(np.maximum(y["pose"], 1e-12)))
     fit.seg_coef = _solve(x, np.log(np.maximum(y["seg"], 1e-12)))
     for k in keys:
-        h = table.hidden[key == k].astype(np.float64)
+        h = f.width[key == k].astype(np.float64)
         fit.hidden_range[k] = (h.min() * (1 - HIDDEN_MARGIN), h.max() * (1 + HIDDEN_MARGIN))
     varies = span > 1e-9
     wrong = []
-    # (coefficient index, must be positive?, law) for quality (1) and scale (2)
-    for name, coef, sign_q in (("bytes", fit.bytes_coef, -1), ("pose", fit.pose_coef, 1), ("seg", fit.seg_coef, 1)):  # fmt: skip
-        if varies[0] and np.sign(coef[1]) != sign_q:
-            wrong.append(f"{name} {'falls' if sign_q > 0 else 'rises'} as crf rises")
-        if varies[1] and np.sign(coef[2]) != -sign_q:
-            wrong.append(f"{name} {'rises' if sign_q > 0 else 'falls'} as scale rises")
+    # a law's slope on feature j must have the declared sign: distortion +m, bytes −m
+    for name, coef, sign in (("bytes", fit.bytes_coef, -1), ("pose", fit.pose_coef, 1), ("seg", fit.seg_coef, 1)):  # fmt: skip
+        for j, m in enumerate(f.monotone):
+            want = sign * m
+            if m and varies[j] and np.sign(coef[1 + j]) != want:
+                wrong.append(f"{name} {'falls' if want > 0 else 'rises'} as {f.names[j]} rises")
     fit.non_monotone = "; ".join(wrong)
     return fit
 
@@ -124,16 +105,19 @@ class Prediction:
     pose: np.ndarray
     seg: np.ndarray
     code: np.ndarray  # int8 refusal code index (tac.search.refusals.CODES)
-    detail: dict[tuple[int, int], str]  # (code, codec) → the anchors' side of the refusal
+    detail: dict[tuple[int, int], str]  # (code, table group) → the anchors' side of the refusal
+
+
+GroupKey = tuple[str, int]  # (lane, the lane's group)
 
 
 @dataclass
 class Proxy:
-    """Everything fitted on one axis's anchors."""
+    """Everything fitted on one axis's anchors, one law per (lane, group)."""
 
-    fits: dict[int, CodecFit]
-    lossy_counts: dict[int, int]
-    min_per_codec: dict[int, int]
+    fits: dict[GroupKey, GroupFit]
+    lossy_counts: dict[GroupKey, int]
+    min_per_group: dict[GroupKey, int]
     original_bytes: int
     floor_pose: float = 0.0
     floor_seg: float = 0.0
@@ -158,20 +142,20 @@ class Proxy:
             for a in lossy:
                 if a.pose < best.pose * INCOHERENT_FACTOR and a.seg < best.seg * INCOHERENT_FACTOR:
                     proxy.incoherent_anchor = a.id
-        if not lossy:
-            return proxy
-        table = CandidateTable.from_params([a.params for a in lossy])
-        y = {k: np.array([getattr(a, "archive_bytes" if k == "bytes" else k) for a in lossy], float) for k in ("bytes", "pose", "seg")}  # fmt: skip
-        key = _filter_key(table)
-        for c in np.unique(table.codec):
-            rows = np.flatnonzero(table.codec == c)
-            need = n_coefficients(set(key[rows].tolist())) + 1
-            proxy.lossy_counts[int(c)] = len(rows)
-            proxy.min_per_codec[int(c)] = need
-            if len(rows) >= need:
-                proxy.fits[int(c)] = fit_codec(
-                    int(c), table.take(rows), {k: v[rows] for k, v in y.items()}
-                )
+        by_lane: dict[str, list[Anchor]] = defaultdict(list)
+        for a in lossy:
+            by_lane[a.lane].append(a)
+        for lane, group_anchors in sorted(by_lane.items()):
+            f = get_lane(lane).table([a.params for a in group_anchors]).features()
+            y = {k: np.array([getattr(a, "archive_bytes" if k == "bytes" else k) for a in group_anchors], float) for k in ("bytes", "pose", "seg")}  # fmt: skip
+            for c in np.unique(f.group):
+                rows = np.flatnonzero(f.group == c)
+                need = n_coefficients(set(f.variant[rows].tolist()), f.x.shape[1]) + 1
+                gk = (lane, int(c))
+                proxy.lossy_counts[gk] = len(rows)
+                proxy.min_per_group[gk] = need
+                if len(rows) >= need:
+                    proxy.fits[gk] = fit_group(int(c), _rows(f, rows), {k: v[rows] for k, v in y.items()})  # fmt: skip
         return proxy
 
     def predict(self, table: CandidateTable) -> Prediction:
@@ -183,58 +167,77 @@ class Proxy:
             np.zeros(n, np.int8),
             {},
         )
-        feats = features(table)
-        key = _filter_key(table)
-        fb = filter_bytes(table)
+        for block, span, g0 in table.segments():
+            self._predict_block(block.lane, block.features(), span, g0, block.group_names, out)
+        if self.incoherent_anchor:
+            # the anchors themselves contradict each other: nothing calibrated on them is trusted
+            code = CODE["lossy_better_than_lossless_incoherent"]
+            out.code[out.code == 0] = code
+            for g in range(table.n_groups):
+                out.detail[(code, g)] = (
+                    f"lossy anchor {self.incoherent_anchor} measured better than lossless "
+                    f"{self.floor_source}; are the anchors on one axis and one set of weights?"
+                )
+        exact = ~np.isnan(table.exact_bytes)
+        out.bytes[exact] = table.exact_bytes[exact]
+        return out
 
-        def refuse(mask: np.ndarray, code: str, detail: str) -> None:
-            mask = mask & (out.code == 0)  # the first (earliest-gate) reason stands
+    def _predict_block(self, lane: str, f: Features, span: slice, g0: int, names, out: Prediction) -> None:  # fmt: skip
+        """Predictions for one lane's rows (`span` of the table), written into `out`."""
+        n = span.stop - span.start
+        feats, key, fb = f.x, f.variant, f.side_bytes
+        code = out.code[span]  # views: refusals land in `out`
+        cols = {k: getattr(out, k)[span] for k in ("pose", "seg", "bytes")}
+
+        def refuse(mask: np.ndarray, name: str, detail: str) -> None:
+            mask = mask & (code == 0)  # the first (earliest-gate) reason stands
             if mask.any():
-                out.code[mask] = CODE[code]
-                out.detail.setdefault((CODE[code], c), detail)
+                code[mask] = CODE[name]
+                out.detail.setdefault((CODE[name], g0 + c), detail)
 
-        for c in range(len(CODECS)):
-            rows = table.codec == c
+        for c in range(len(names)):
+            rows = f.group == c
             if not rows.any():
                 continue
-            fit = self.fits.get(c)
+            gname = names[c]
+            fit = self.fits.get((lane, c))
             if fit is None:
-                have = self.lossy_counts.get(c, 0)
+                have = self.lossy_counts.get((lane, c), 0)
                 if have:
                     refuse(
                         rows,
                         "insufficient_anchors",
-                        f"{CODECS[c]} has {have} lossy anchors, its fit needs {self.min_per_codec[c]}",
+                        f"{gname} has {have} lossy anchors, its fit needs {self.min_per_group[(lane, c)]}",
                     )
                 else:
-                    refuse(rows, "missing_distortion_model", f"no lossy {CODECS[c]} anchor")  # fmt: skip
+                    refuse(rows, "missing_distortion_model", f"no lossy {gname} anchor")  # fmt: skip
                 continue
             if fit.non_monotone:
-                refuse(rows, "non_monotone_fit", f"{CODECS[c]}: {fit.non_monotone}")
+                refuse(rows, "non_monotone_fit", f"{gname}: {fit.non_monotone}")
                 continue
             outside = rows & ((feats < fit.lo) | (feats > fit.hi)).any(axis=1)
             if outside.any():
                 j = int(
                     ((feats[outside] < fit.lo) | (feats[outside] > fit.hi)).any(axis=0).argmax()
                 )
-                refuse(outside, "extrapolation", f"{FEATURES[j]} beyond the {CODECS[c]} anchors' {_natural(j, fit.lo[j], c)}..{_natural(j, fit.hi[j], c)} (with margin)")  # fmt: skip
+                refuse(outside, "extrapolation", f"{f.names[j]} beyond the {gname} anchors' {f.natural(j, fit.lo[j], c)}..{f.natural(j, fit.hi[j], c)} (with margin)")  # fmt: skip
             measured = np.isin(key, (0, *fit.keys))
             for k, (lo, hi) in fit.hidden_range.items():
-                wide = rows & (key == k) & ((table.hidden < lo) | (table.hidden > hi))
+                wide = rows & (key == k) & ((f.width < lo) | (f.width > hi))
                 refuse(
                     wide,
                     "extrapolation",
-                    f"{FILTERS[k // 16]} width beyond the measured {lo:.0f}..{hi:.0f}",
+                    f"{f.variant_name(k)} width beyond the measured {lo:.0f}..{hi:.0f}",
                 )
             x = fit.design(feats[rows], key[rows])
             raw_pose = np.exp(x @ fit.pose_coef)
             raw_seg = np.exp(x @ fit.seg_coef)
-            out.pose[rows] = np.maximum(raw_pose, self.floor_pose)
-            out.seg[rows] = np.minimum(np.maximum(raw_seg, self.floor_seg), 1.0)
+            cols["pose"][rows] = np.maximum(raw_pose, self.floor_pose)
+            cols["seg"][rows] = np.minimum(np.maximum(raw_seg, self.floor_seg), 1.0)
             payload = np.exp(
                 fit.design(feats[rows], np.zeros(rows.sum(), np.int32)) @ fit.bytes_coef
             )
-            out.bytes[rows] = payload + fb[rows]
+            cols["bytes"][rows] = payload + fb[rows]
             below = np.zeros(n, bool)
             below[rows] = (raw_pose < self.floor_pose * INCOHERENT_FACTOR) | (
                 raw_seg < self.floor_seg * INCOHERENT_FACTOR
@@ -247,17 +250,15 @@ class Proxy:
             refuse(
                 rows & ~measured,
                 "missing_distortion_model",
-                f"no {CODECS[c]} anchor carries this filter family at these bits",
+                f"no {gname} anchor carries this {f.variant_what}",
             )
-        if self.incoherent_anchor:
-            # the anchors themselves contradict each other: nothing calibrated on them is trusted
-            code = CODE["lossy_better_than_lossless_incoherent"]
-            out.code[out.code == 0] = code
-            for c in range(len(CODECS)):
-                out.detail[(code, c)] = (
-                    f"lossy anchor {self.incoherent_anchor} measured better than lossless "
-                    f"{self.floor_source}; are the anchors on one axis and one set of weights?"
-                )
-        exact = ~np.isnan(table.exact_bytes)
-        out.bytes[exact] = table.exact_bytes[exact]
-        return out
+
+
+def _rows(f: Features, rows: np.ndarray) -> Features:
+    """The features of some rows (the anchors of one group)."""
+    from dataclasses import replace
+
+    return replace(
+        f, x=f.x[rows], group=f.group[rows], variant=f.variant[rows], width=f.width[rows],
+        side_bytes=f.side_bytes[rows],
+    )  # fmt: skip

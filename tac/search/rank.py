@@ -59,6 +59,9 @@ class Ranking:
     axis: Axis
     search: MetaLagrangianSearch = field(repr=False, default=None)
 
+    def __post_init__(self) -> None:
+        self.group = self.table.group  # global group of each row: where refusal details live
+
     @property
     def eligible(self) -> int:
         return int((self.ladder.code == 0).sum())
@@ -68,7 +71,7 @@ class Ranking:
         if code == 0:
             return None
         name = CODES[code]
-        detail = self.ladder.detail.get((code, int(self.table.codec[i])), "")
+        detail = self.ladder.detail.get((code, int(self.group[i])), "")
         return Refusal(code=name, gate=REFUSALS[name][0], message=describe(name, detail))
 
     def candidate(self, i: int) -> Candidate:
@@ -101,19 +104,25 @@ class Ranking:
 
     def digest(self, best: int = 40, per_refusal: int = 3) -> list[dict]:
         """A few rows to show a person (tac-dash's candidates table, via the ledger): the best
-        ones, then a few of each refusal with its sentence, so every reason has an example."""
+        ones, then a few of each refusal of each lane with its sentence, so every reason has an
+        example, and a few of any lane the rest left out."""
         rows, seen = [int(i) for i in self.order[:best]], {}
+        lane = np.repeat(np.arange(len(self.table.blocks)), np.diff(self.table.offsets))
         for i in self.order[best:]:
-            code = int(self.ladder.code[i])
-            if code and seen.get(code, 0) < per_refusal:
-                seen[code] = seen.get(code, 0) + 1
+            key = (int(lane[i]), int(self.ladder.code[i]))
+            if key[1] and seen.get(key, 0) < per_refusal:
+                seen[key] = seen.get(key, 0) + 1
                 rows.append(int(i))
+        shown = {int(lane[i]) for i in rows}
+        for k in range(len(self.table.blocks)):
+            if k not in shown:
+                rows += [int(i) for i in self.order if lane[i] == k][:per_refusal]
         position = {int(i): r for r, i in enumerate(self.order, 1)}
         out = []
         for i in rows:
             c = self.candidate(i)
             out.append({
-                "id": c.id, "rank": position[i], "params": c.params.short(), "bytes": c.predicted_bytes,
+                "id": c.id, "lane": c.lane, "rank": position[i], "params": c.params.short(), "bytes": c.predicted_bytes,
                 "band": [c.band.lo, c.band.mid, c.band.hi] if c.band else None,
                 "refusal": c.refusal.code if c.refusal else None, "reason": c.refusal.message if c.refusal else "",
             })  # fmt: skip

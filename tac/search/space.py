@@ -1,134 +1,127 @@
-"""The candidate space as columns: one numpy array per parameter, so ranking is vectorised.
+"""The candidate space: rows of one or more lanes, as each lane's own columns.
 
-A `CandidateTable` holds N codec-lane settings. Strings (codec, preset, filter family) are small
-integer codes into fixed vocabularies; ids are formatted only for the rows a caller looks at,
-and sort exactly like the column tuple (see `tac.records.params_id`), which is how ties break.
+A `CandidateTable` is a sequence of blocks, each a `LaneTable` of one lane (`tac.lanes.base`).
+The search only asks rows for numbers (features, costs, validity) through the lane contract,
+so one ranking holds candidates of several lanes. Ids are formatted only for the rows a
+caller looks at; ties break by id, which sorts by lane name and then as the lane says.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from tac.lanes.encoders import ENCODERS, INVALID_PRESET, preset_index
-from tac.records import CandidateParams, params_id
-
-CODECS: tuple[str, ...] = tuple(sorted(ENCODERS))  # av1, h264, hevc: id (alphabetical) order
-# Post-filter families, known here without importing torch (a test checks this list against
-# tac.postfilter's registry). Index 0 is "no filter": ids without a filter sort first.
-FILTERS: tuple[str | None, ...] = (
-    None, "depthwise_separable", "dilated", "film", "gated_dilated", "luma_only",
-    "pixel_shuffle", "psd", "standard",
-)  # fmt: skip
-# Parameter count of each family as a polynomial in `hidden` (a·h² + b·h + c), exact for every
-# hidden size (tested against tac.postfilter): filter bytes without building a network.
-FILTER_PARAMS: dict[str, tuple[int, int, int]] = {
-    "depthwise_separable": (2, 53, 3), "dilated": (27, 58, 3), "film": (13, 67, 3),
-    "gated_dilated": (54, 61, 3), "luma_only": (9, 20, 1), "pixel_shuffle": (9, 218, 12),
-    "psd": (27, 220, 12), "standard": (9, 56, 3),
-}  # fmt: skip
-CRF_MAX = np.array([ENCODERS[c].crf_range[1] for c in CODECS], dtype=np.float64)
-PRESET_COUNT = np.array([len(ENCODERS[c].presets) for c in CODECS], dtype=np.float64)
-# x26x presets run slow → fast as the index falls (ultrafast = 0); SVT-AV1's run fast as it rises.
-PRESET_FAST_LOW = np.array([c != "av1" for c in CODECS])
-
-COLUMNS = ("codec", "crf", "scale_milli", "preset", "filter", "hidden", "bits")
+from tac.lanes import get_lane
+from tac.lanes.base import LaneTable
+from tac.records import LaneParams
 
 
 @dataclass
 class CandidateTable:
-    """N candidates as parallel integer columns (scale in thousandths, so ids and ties are exact)."""
-
-    codec: np.ndarray  # int8 index into CODECS
-    crf: np.ndarray  # int16
-    scale_milli: np.ndarray  # int16, 1..1000
-    preset: np.ndarray  # int8 index into the codec's presets (INVALID_PRESET if unknown)
-    filter: np.ndarray  # int8 index into FILTERS
-    hidden: np.ndarray  # int16
-    bits: np.ndarray  # int8
+    blocks: list[LaneTable]
     exact_bytes: np.ndarray = field(default=None)  # float64, NaN until encoded
 
     def __post_init__(self) -> None:
-        n = len(self.codec)
-        for name in COLUMNS:
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"column {name} has {len(getattr(self, name))} rows, not {n}")
+        self.blocks = [b for b in self.blocks if len(b)] or self.blocks[:1]
+        self.offsets = np.cumsum([0] + [len(b) for b in self.blocks])
+        n = int(self.offsets[-1])
         if self.exact_bytes is None:
             self.exact_bytes = np.full(n, np.nan)
+        elif len(self.exact_bytes) != n:
+            raise ValueError(f"exact_bytes has {len(self.exact_bytes)} rows, not {n}")
+        # group ids are global: each block's groups follow the previous blocks'
+        starts = np.cumsum([0] + [len(b.group_names) for b in self.blocks])
+        self.group_names: tuple[str, ...] = sum((tuple(b.group_names) for b in self.blocks), ())
+        self.group_offsets = starts[:-1]
+
+    @classmethod
+    def of(cls, *blocks: LaneTable) -> CandidateTable:
+        return cls(list(blocks))
+
+    @classmethod
+    def from_params(cls, params: Sequence[LaneParams]) -> CandidateTable:
+        """Rows from records, in their order (consecutive settings of one lane share a block)."""
+        if not params:
+            return cls([get_lane("codec").table([])])
+        blocks, run = [], [params[0]]
+        for p in params[1:]:
+            if p.lane == run[0].lane:
+                run.append(p)
+            else:
+                blocks.append(get_lane(run[0].lane).table(run))
+                run = [p]
+        blocks.append(get_lane(run[0].lane).table(run))
+        return cls(blocks)
 
     def __len__(self) -> int:
-        return len(self.codec)
+        return int(self.offsets[-1])
 
-    @classmethod
-    def from_columns(cls, **cols) -> CandidateTable:
-        dtypes = {"codec": np.int8, "crf": np.int16, "scale_milli": np.int16, "preset": np.int8,
-                  "filter": np.int8, "hidden": np.int16, "bits": np.int8}  # fmt: skip
-        arrays = {k: np.asarray(cols[k], dtype=dtypes[k]) for k in COLUMNS}
-        exact = cols.get("exact_bytes")
-        return cls(**arrays, exact_bytes=None if exact is None else np.asarray(exact, float))
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_names)
 
-    @classmethod
-    def from_params(cls, params: list[CandidateParams]) -> CandidateTable:
-        """Columns from records. An unknown codec or family is a ValueError naming it: the
-        search can refuse a bad setting, but it cannot represent a codec it has never heard of."""
-        for p in params:
-            if p.codec not in CODECS:
-                raise ValueError(f"unknown codec {p.codec!r}; known: {', '.join(CODECS)}")
-            if p.filter not in FILTERS:
-                raise ValueError(f"unknown post-filter family {p.filter!r}")
-        return cls.from_columns(
-            codec=[CODECS.index(p.codec) for p in params],
-            crf=[p.crf for p in params],
-            scale_milli=[round(p.scale * 1000) for p in params],
-            preset=[preset_index(p.codec, p.preset) for p in params],
-            filter=[FILTERS.index(p.filter) for p in params],
-            hidden=[p.hidden if p.filter else 0 for p in params],
-            bits=[p.bits if p.filter else 0 for p in params],
-        )
+    def segments(self):
+        """(block, global row slice, group offset) per block."""
+        for b, lo, hi, g in zip(self.blocks, self.offsets[:-1], self.offsets[1:], self.group_offsets, strict=True):  # fmt: skip
+            yield b, slice(int(lo), int(hi)), int(g)
 
-    def take(self, rows: np.ndarray) -> CandidateTable:
-        return CandidateTable(
-            *(getattr(self, c)[rows] for c in COLUMNS), exact_bytes=self.exact_bytes[rows]
-        )
+    def _locate(self, i: int) -> tuple[LaneTable, int]:
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.blocks[k], i - int(self.offsets[k])
 
-    def params(self, i: int) -> CandidateParams:
-        codec = CODECS[self.codec[i]]
-        presets = ENCODERS[codec].presets
-        p = int(self.preset[i])
-        family = FILTERS[self.filter[i]]
-        return CandidateParams(
-            codec=codec,
-            crf=int(self.crf[i]),
-            preset=presets[p] if p != INVALID_PRESET and p < len(presets) else "?",
-            scale=int(self.scale_milli[i]) / 1000,
-            filter=family,
-            hidden=int(self.hidden[i]) if family else 0,
-            bits=int(self.bits[i]) if family else 8,
-        )
+    def params(self, i: int) -> LaneParams:
+        block, j = self._locate(int(i))
+        return block.params(j)
 
     def id(self, i: int) -> str:
-        return params_id(self.params(i))
+        block, j = self._locate(int(i))
+        return block.id(j)
+
+    def lane(self, i: int) -> str:
+        return self._locate(int(i))[0].lane
+
+    def take(self, rows: np.ndarray) -> CandidateTable:
+        """The given rows, in that order (runs of one block stay one block)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        blocks, start = [], 0
+        for stop in [*np.flatnonzero(np.diff(which)) + 1, len(rows)]:
+            if stop > start:
+                k = int(which[start])
+                blocks.append(self.blocks[k].take(rows[start:stop] - self.offsets[k]))
+            start = stop
+        if not blocks:
+            blocks = [self.blocks[0].take(rows[:0])]
+        return CandidateTable(blocks, exact_bytes=self.exact_bytes[rows])
+
+    def concat(self, rows: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(rows) if rows else np.zeros(0)
+
+    def per_block(self, method: str, *args) -> np.ndarray:
+        """A lane-table method's array over every row."""
+        return self.concat([getattr(b, method)(*args) for b in self.blocks])
+
+    @cached_property
+    def group(self) -> np.ndarray:
+        """Global group id of every row (a lane's group: the codec lane's codec)."""
+        return self.concat([b.features().group + g for b, _, g in self.segments()]).astype(np.int64)  # fmt: skip
+
+    def invalid(self) -> np.ndarray:
+        return self.per_block("invalid").astype(bool)
+
+    def invalid_reason(self, group: int) -> str:
+        """The params gate's sentence for a row of this global group: its lane's."""
+        k = int(np.searchsorted(self.group_offsets, group, side="right")) - 1
+        return self.blocks[k].invalid_reason
 
     def id_order(self) -> np.ndarray:
-        """Row order by id, without formatting ids (they sort like the column tuple)."""
-        return np.lexsort(tuple(getattr(self, c) for c in reversed(COLUMNS)))
-
-    # --- features the models use --------------------------------------------------------
-    def quality(self) -> np.ndarray:
-        """crf as a fraction of the codec's range: 0 = best quality, 1 = worst."""
-        return self.crf / CRF_MAX[self.codec]
-
-    def log_scale(self) -> np.ndarray:
-        return np.log(np.maximum(self.scale_milli, 1) / 1000.0)
-
-    def speed(self) -> np.ndarray:
-        """Preset as encode speed in [0, 1] (0 = slowest, best compression)."""
-        frac = self.preset / np.maximum(PRESET_COUNT[self.codec] - 1, 1)
-        return np.where(PRESET_FAST_LOW[self.codec], 1.0 - frac, frac)
-
-    def filter_params(self) -> np.ndarray:
-        coeffs = np.array([(0, 0, 0)] + [FILTER_PARAMS[f] for f in FILTERS[1:]], dtype=np.float64)
-        a, b, c = coeffs[self.filter].T
-        h = self.hidden.astype(np.float64)
-        return a * h * h + b * h + c
+        """Row order by id: lanes by name, each in its own order, without formatting ids while
+        every lane sits in one block; a table that interleaves lanes sorts its ids."""
+        lanes = [b.lane for b in self.blocks]
+        if len(set(lanes)) < len(lanes):
+            return np.array(sorted(range(len(self)), key=lambda i: (self.lane(i), self.id(i))), dtype=np.int64)  # fmt: skip
+        order = sorted(range(len(self.blocks)), key=lambda k: lanes[k])
+        return np.concatenate([self.blocks[k].id_order() + self.offsets[k] for k in order]).astype(np.int64)  # fmt: skip

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tac.contest.score import contest_score
-from tac.records import Anchor, CandidateParams, EvalResult
-from tac.search.proxy import filter_bytes
-from tac.search.space import CandidateTable
+from tac.lanes.codec import CodecSearchParams, CodecTable
+from tac.records import Anchor, EvalResult
 
 ORIGINAL_BYTES = 37_545_489  # the contest video's size, so rates look familiar
 
@@ -34,17 +33,17 @@ class SyntheticWorld:
     def weights(self) -> str:
         return f"synthetic:{self.seed}"
 
-    def truth(self, t: CandidateTable) -> dict[str, np.ndarray]:
+    def truth(self, t: CodecTable) -> dict[str, np.ndarray]:
         """Noise-free bytes, pose, seg."""
         x = np.stack([np.ones(len(t)), t.quality(), t.log_scale(), t.speed()], axis=1)
         gain = np.where(t.filter > 0, self.filter_gain, 0.0)
         return {
-            "bytes": np.exp(x @ np.array(self.bytes_law)) + filter_bytes(t),
+            "bytes": np.exp(x @ np.array(self.bytes_law)) + t.filter_bytes(),
             "pose": np.exp(x @ np.array(self.pose_law) + gain),
             "seg": np.minimum(np.exp(x @ np.array(self.seg_law) + gain), 1.0),
         }
 
-    def measure(self, t: CandidateTable, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def measure(self, t: CodecTable, rng: np.random.Generator) -> dict[str, np.ndarray]:
         truth = self.truth(t)
         return {k: v * np.exp(rng.normal(0, self.noise, len(t))) for k, v in truth.items()}
 
@@ -54,9 +53,9 @@ class SyntheticWorld:
             for s, p, b in zip(values["seg"], values["pose"], values["bytes"], strict=True)
         ])  # fmt: skip
 
-    def results(self, params: list[CandidateParams], rng_seed: int = 0) -> list[EvalResult]:
+    def results(self, params: list[CodecSearchParams], rng_seed: int = 0) -> list[EvalResult]:
         """Authoritative-looking results for these settings, labelled synthetic."""
-        t = CandidateTable.from_params(params)
+        t = CodecTable.from_params(params)
         m = self.measure(t, np.random.default_rng([self.seed, rng_seed]))
         out = []
         for i in range(len(params)):
@@ -76,7 +75,7 @@ class SyntheticWorld:
             )  # fmt: skip
         return out
 
-    def anchors(self, params: list[CandidateParams], rng_seed: int = 0) -> list[Anchor]:
+    def anchors(self, params: list[CodecSearchParams], rng_seed: int = 0) -> list[Anchor]:
         return [
             Anchor.from_result(r, p)
             for r, p in zip(self.results(params, rng_seed), params, strict=True)
@@ -94,14 +93,14 @@ class SyntheticWorld:
 
 
 def sample_params(n: int, seed: int = 0, codec: str = "hevc", crf=(18, 44), scale=(0.35, 0.9),
-                  presets=("fast", "medium", "slow"), filters=(None,)) -> list[CandidateParams]:  # fmt: skip
+                  presets=("fast", "medium", "slow"), filters=(None,)) -> list[CodecSearchParams]:  # fmt: skip
     """n random codec settings within the given ranges (for building anchor sets)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         f = filters[rng.integers(len(filters))]
         out.append(
-            CandidateParams(
+            CodecSearchParams(
                 codec=codec, crf=int(rng.integers(crf[0], crf[1] + 1)),
                 scale=round(float(rng.uniform(*scale)), 3), preset=str(presets[rng.integers(len(presets))]),
                 filter=f, hidden=16 if f else 0, bits=8,

@@ -1,17 +1,18 @@
-"""Contest submissions: deterministic archive.zip, a self-contained inflate, and building one.
+"""Contest submissions: deterministic archive.zip, a lane's self-contained inflate, and checks.
 
-Exports resolve lazily: `tac job status` and friends import the CLI on every remote poll, and
-building pulls in torch and av, which take seconds to import.
+Lane-agnostic: the lanes (`tac.lanes`) compress and name their inflate files; this package
+packages, checks and never imports a lane. Exports resolve lazily: `tac job status` and friends
+import the CLI on every remote poll, and building pulls in torch and av.
 """
 
-__all__ = ["build_video_submission", "write_deterministic_zip"]
+__all__ = ["build_submission", "write_deterministic_zip"]
 
 
 def __getattr__(name: str):
-    if name == "build_video_submission":
-        from tac.submission.build import build_video_submission
+    if name == "build_submission":
+        from tac.submission.build import build_submission
 
-        return build_video_submission
+        return build_submission
     if name == "write_deterministic_zip":
         from tac.submission.archive import write_deterministic_zip
 

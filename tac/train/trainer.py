@@ -27,10 +27,10 @@ from safetensors.torch import load_file, save
 
 from tac import atomic
 from tac.contest import constants as C
+from tac.postfilter.checkpoint import save_checkpoint
 from tac.quant.deploy import deployed_copy
 from tac.quant.fake import enable_qat
 from tac.train.averaging import ParameterAverage
-from tac.train.checkpoint import save_checkpoint
 from tac.train.config import TrainConfig
 from tac.train.losses import (
     ScorerView,

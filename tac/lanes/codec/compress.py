@@ -1,7 +1,7 @@
-"""The standard-codec lane: frames → (downscale) → H.265 / AV1 / H.264 bitstream → frames.
+"""The codec lane's job side: frames → (downscale) → H.265 / AV1 / H.264 bitstream → frames.
 
 Encoding and decoding run in process through PyAV. Decoding is the submission's own inflate code
-(`tac.submission.templates.inflate`), so what tac predicts is exactly what a submission produces.
+(`tac.lanes.codec.inflate.inflate`), so what tac predicts is exactly what a submission produces.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tac.lanes.codec_params import CodecParams
-from tac.submission.templates import inflate as runtime
+from tac.lanes.codec.inflate import inflate as runtime
+from tac.lanes.codec.params import CodecParams
 from tac.video.encode import encode_frames
 
 PAYLOAD_SUFFIX = ".mkv"
@@ -34,31 +34,22 @@ def downscale(frame: np.ndarray | torch.Tensor, params: CodecParams) -> np.ndarr
     return x[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-class CodecLane:
-    """Registry entry `codec`: compress frames to one video file per original, inflate it back."""
+def compress(frames: Iterable[np.ndarray], params: CodecParams, out: Path) -> list[Path]:
+    """Encode `frames` into `out` (suffix .mkv); returns the payload files."""
+    out = Path(out).with_suffix(PAYLOAD_SUFFIX)
+    encode_frames(
+        (downscale(f, params) for f in frames),
+        out,
+        codec=params.encoder_spec.encoder,
+        crf=params.crf,
+        preset=params.preset,
+        pix_fmt=params.pix_fmt,
+        options=params.encoder_options(),
+    )
+    return [out]
 
-    name = "codec"
-    params_type = CodecParams
 
-    def compress(self, frames: Iterable[np.ndarray], params: CodecParams, out: Path) -> list[Path]:
-        """Encode `frames` into `out` (suffix .mkv); returns the payload files."""
-        out = Path(out).with_suffix(PAYLOAD_SUFFIX)
-        encode_frames(
-            (downscale(f, params) for f in frames),
-            out,
-            codec=params.encoder_spec.encoder,
-            crf=params.crf,
-            preset=params.preset,
-            pix_fmt=params.pix_fmt,
-            options=params.encoder_options(),
-        )
-        return [out]
-
-    def inflate(self, payload: list[Path], params: CodecParams) -> Iterator[np.ndarray]:
-        """Camera-size uint8 frames, exactly as the submission's inflate writes them."""
-        for frame in runtime.decode_frames(payload[0], params.upscale_filter):
-            yield frame.numpy()
-
-    def inflate_config(self, params: CodecParams) -> dict:
-        """What the submission's inflate needs besides the archive (lives outside it: free)."""
-        return {"upscale_filter": params.upscale_filter}
+def inflate(payload: list[Path], params: CodecParams) -> Iterator[np.ndarray]:
+    """Camera-size uint8 frames, exactly as the submission's inflate writes them."""
+    for frame in runtime.decode_frames(payload[0], params.upscale_filter):
+        yield frame.numpy()

@@ -1,4 +1,5 @@
-"""`tac lossy train` and `tac lossy eval`: post-filters trained through the frozen scorers."""
+"""`tac lossy train` and `tac lossy eval`: the codec lane's post-filters, trained through the frozen
+scorers (the lane's train step, run by hand)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tac.cli_options import AllowMixed, ChallengeDir, Data, console, data_choice, err, scorer_on
+from tac.cli_options import (
+    AllowMixed,
+    AsJson,
+    ChallengeDir,
+    Data,
+    Device,
+    Originals,
+    console,
+    data_choice,
+    err,
+    scorer_on,
+)
 
 app = typer.Typer(
     help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
@@ -44,16 +56,16 @@ def train_cmd(
     max_wall_s: Annotated[
         float | None, typer.Option(help="Stop training after this many seconds.")
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    device: Device = "cpu",
     resume: Annotated[
         bool, typer.Option(help="Continue a stopped run with the same --out and --tag.")
     ] = False,
 ) -> None:
     """Encode with the codec lane, train a filter through the scorers, write a checkpoint."""
     from tac.contest.originals import resolve_originals
-    from tac.submission.cli import codec_params
+    from tac.lanes.codec.cli import codec_params
+    from tac.lanes.codec.filter_training import load_precomputed, prepare_frames, train
     from tac.train.profiles import profile_config
-    from tac.train.run import load_precomputed, prepare_frames, train
 
     data, challenge_dir = data_choice(ctx, data, challenge_dir, allow_mixed)
     config = profile_config(
@@ -103,20 +115,15 @@ def eval_cmd(
     upscale_filter: Annotated[
         str, typer.Option(help="The archive's inflate upscale filter.")
     ] = "bicubic",
-    originals: Annotated[
-        Path | None,
-        typer.Option(
-            "--originals", help="Original videos (default: challenge checkout, else demo)."
-        ),
-    ] = None,
+    originals: Originals = None,
     challenge_dir: ChallengeDir = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda (scorers).")] = "cpu",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    device: Device = "cpu",
+    as_json: AsJson = False,
 ) -> None:
     """Apply a filter to an archive's decoded frames and score them exactly; the filter's bytes are
     added as it would ship (packed size + an estimated zip entry)."""
     from tac.contest.originals import resolve_originals
-    from tac.train.run import evaluate_with_filter
+    from tac.lanes.codec.filter_training import evaluate_with_filter
 
     origs = resolve_originals(originals, None, challenge_dir)
     scorer = scorer_on(device, challenge_dir)

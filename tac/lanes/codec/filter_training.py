@@ -1,7 +1,8 @@
-"""What `tac lossy train` and `tac lossy eval` do, as library functions.
+"""The codec lane's train step, and what `tac lossy train` and `tac lossy eval` do.
 
 train: originals → codec lane → decoded frames (cached as comp.raw / gt.raw, reusable with
 --precomputed) → Trainer → checkpoint. eval: archive → decoded frames → filter → exact scores.
+`train_filter` is the step a loop job runs for a candidate that carries a post-filter.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from tac.contest.originals import Originals
 from tac.contest.score import contest_score
 from tac.contest.scorer import Scorer
 from tac.errors import TacError
-from tac.lanes import get_lane
-from tac.lanes.codec_params import CodecParams
-from tac.train.checkpoint import apply_filter, load_checkpoint
+from tac.lanes.codec.compress import compress, inflate
+from tac.lanes.codec.params import CodecParams, CodecSearchParams
+from tac.postfilter.checkpoint import apply_filter, load_checkpoint
 from tac.train.config import TrainConfig
 from tac.video.decode import iter_frames
 from tac.video.raw import raw_frame_count, read_raw, write_raw
@@ -31,8 +32,8 @@ from tac.video.raw import raw_frame_count, read_raw, write_raw
 
 def shipped_filter_bytes(model, bits: int) -> int:
     """Exactly what carrying this filter adds to a submission's archive.zip."""
+    from tac.lanes.codec.runtime import FILTER_MEMBER, filter_blob
     from tac.submission.archive import member_cost
-    from tac.submission.runtime import FILTER_MEMBER, filter_blob
 
     return member_cost(FILTER_MEMBER, filter_blob(model, bits))
 
@@ -43,10 +44,9 @@ def prepare_frames(
     """Encode the first original with the codec lane; write comp.raw, gt.raw, meta.json."""
     name = originals.video_names[0]
     out.mkdir(parents=True, exist_ok=True)
-    lane = get_lane("codec")
     log(f"encoding {name} ({params.short()})")
-    [payload] = lane.compress(iter_frames(originals.path(name)), params, out / "payload")
-    n_comp = write_raw(out / "comp.raw", lane.inflate([payload], params))
+    [payload] = compress(iter_frames(originals.path(name)), params, out / "payload")
+    n_comp = write_raw(out / "comp.raw", inflate([payload], params))
     n_gt = write_raw(out / "gt.raw", (f.numpy() for f in iter_frames(originals.path(name))))
     if n_comp != n_gt:
         raise TacError(f"{payload}: decoded {n_comp} frames but the original has {n_gt}")
@@ -119,7 +119,7 @@ def evaluate_with_filter(
     upscale_filter: str = "bicubic",
 ) -> dict:
     """Decode the archive's video, apply the filter, score exactly against the original."""
-    from tac.submission.templates import inflate as runtime
+    from tac.lanes.codec.inflate import inflate as runtime
 
     model, card = load_checkpoint(checkpoint)
     check_archive(archive)
@@ -145,3 +145,21 @@ def evaluate_with_filter(
         "archive_bytes": archive_bytes, "filter_bytes": filter_bytes, "score": contest_score(seg, pose, rate),
         "weights": scorer.weights.weights_id, "runner_axis": "cpu",
     }  # fmt: skip
+
+
+def train_filter(settings: CodecParams, params: CodecSearchParams, originals: Originals, work: Path, job) -> Path:  # fmt: skip
+    """A loop job's train step: the candidate's post-filter, trained on its own encode under
+    the job's profile; returns the checkpoint."""
+    import shutil
+
+    from tac.train.profiles import profile_config
+
+    config = profile_config(
+        job.profile, tag="filter", out_dir=str(work / "train"), arch=params.filter, hidden=params.hidden, bits=params.bits
+    )  # fmt: skip
+    frames = work / "train" / "frames"
+    prepare_frames(originals, settings, frames, job.log)
+    job.log(f"training {params.filter} h{params.hidden} int{params.bits} ({job.profile})")
+    summary = train(config, frames, job.scorer())
+    shutil.rmtree(frames, ignore_errors=True)
+    return summary.checkpoint

@@ -1,7 +1,12 @@
-"""Codec-lane parameters: what a standard-codec candidate is, validated with clear errors.
+"""Codec-lane parameters, at two levels.
 
-One `CodecParams` fully describes how the lane turns frames into a bitstream and back: which
-encoder, its rate control and GOP, the resolution it works at, and the resampling filters.
+`CodecSearchParams` is a candidate as the search sees it (codec, crf, preset, scale and an
+optional post-filter): the lane's params record, written into candidates, anchors and ledgers.
+It may hold a setting the encoder cannot run, so that the search can refuse it with a reason.
+
+`CodecParams` fully describes how the lane turns frames into a bitstream and back (which
+encoder, its rate control and GOP, the resolution it works at, the resampling filters), and
+is validated with clear errors: what a job and `tac submission build` run.
 """
 
 from __future__ import annotations
@@ -11,8 +16,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tac.contest import constants as C
-from tac.lanes.encoders import ENCODERS, EncoderSpec
-from tac.video.encode import ENCODER_OPTIONS
+from tac.lanes.codec.encoders import ENCODERS, EncoderSpec, preset_index
+from tac.records import LaneParams, first_error
+
+
+def setting_problem(exc) -> str:
+    """A CodecParams validation error as `: what` (a rule across fields) or ` field: what`."""
+    where, _, what = first_error(exc).partition(": ")
+    return f": {what}" if where == "(top level)" else f" {where}: {what}"
+
 
 PARAMS_KEY = {"libx265": "x265-params", "libx264": "x264-params", "libsvtav1": "svtav1-params"}
 
@@ -77,6 +89,8 @@ class CodecParams(BaseModel):
         GOP, b-frames and film grain go into the encoder's own parameter string (validation has
         already refused the ones an encoder lacks).
         """
+        from tac.video.encode import ENCODER_OPTIONS  # imports PyAV: not at module level
+
         encoder = self.encoder_spec.encoder
         key = PARAMS_KEY[encoder]
         base = ENCODER_OPTIONS.get(encoder, {})
@@ -102,3 +116,32 @@ class CodecParams(BaseModel):
         if self.pix_fmt != "yuv420p":
             parts.append("10bit")
         return " ".join(parts)
+
+
+class CodecSearchParams(LaneParams):
+    """A codec-lane candidate: encoder knobs the search varies, and an optional post-filter."""
+
+    lane: Literal["codec"] = "codec"
+    codec: str
+    crf: int
+    preset: str
+    scale: float = Field(gt=0)
+    filter: str | None = None  # post-filter family, None = no filter
+    hidden: int = Field(0, ge=0)
+    bits: int = 8
+
+    def id(self) -> str:
+        """A readable id that sorts like the parameter tuple (codec, crf, scale, preset index,
+        filter, hidden, bits), e.g. hevc-crf30-s0.500-p05medium-dilated-h064-b8: the search
+        breaks ties by id without formatting a string per candidate."""
+        base = f"{self.codec}-crf{self.crf:02d}-s{self.scale:.3f}-p{preset_index(self.codec, self.preset):02d}{self.preset}"  # fmt: skip
+        return base + (f"-{self.filter}-h{self.hidden:03d}-b{self.bits}" if self.filter else "")
+
+    def short(self) -> str:
+        """The setting in a few characters, for tables: `hevc 30 ×0.50 medium +dilated16/8`."""
+        base = f"{self.codec} {self.crf} ×{self.scale:.2f} {self.preset}"
+        return base + (f" +{self.filter}{self.hidden}/{self.bits}" if self.filter else "")
+
+    def settings(self) -> CodecParams:
+        """The encoder settings a job runs (validated: an impossible setting is a ValueError)."""
+        return CodecParams(codec=self.codec, crf=self.crf, preset=self.preset, scale=self.scale)

@@ -1,4 +1,5 @@
-"""The post-filter runtime a submission carries: tac's own decoder and architectures, copied.
+"""What a codec-lane submission carries beside its archive: the inflate entry point and the
+post-filter runtime, tac's own decoder and architectures, copied.
 
 A codec-lane submission may ship a quantized post-filter: its weights are an archive member
 (`filter.tacq`, counted in the archive's bytes), and the code that rebuilds and runs it sits in
@@ -11,7 +12,6 @@ What tac evaluates and what the contest machine runs are therefore the same sour
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,22 +36,29 @@ _WRITTEN = {
 }
 
 
+INFLATE_FILES = ("inflate.sh", "inflate.py")
+# tac.postfilter's modules that need tac itself (checkpoints: safetensors, tac.atomic); inflate
+# never imports them
+_NOT_RUNTIME = {"checkpoint.py"}
+
+
 def runtime_files() -> dict[str, bytes]:
     """{path inside the submission: content} of the `tacrt` package."""
     tac = resources.files("tac")
     files = {f"{PACKAGE}/{dst}": (tac / src).read_bytes() for src, dst in _COPIED}
     files.update({f"{PACKAGE}/{dst}": text.encode() for dst, text in _WRITTEN.items()})
     for entry in (tac / "postfilter").iterdir():
-        if entry.name.endswith(".py"):
+        if entry.name.endswith(".py") and entry.name not in _NOT_RUNTIME:
             files[f"{PACKAGE}/postfilter/{entry.name}"] = entry.read_bytes()
     return files
 
 
-def install_runtime(out_dir: Path) -> None:
-    from tac import atomic
-
-    for rel, content in runtime_files().items():
-        atomic.write_bytes(Path(out_dir) / rel, content)  # replaces, never writes through, a link
+def inflate_files() -> dict[str, bytes]:
+    """Everything a codec-lane submission ships beside its archive, by path: the entry point
+    (inflate.sh, inflate.py) and the runtime it may load."""
+    templates = resources.files("tac.lanes.codec") / "inflate"
+    files = {name: (templates / name).read_bytes() for name in INFLATE_FILES}
+    return {**files, **runtime_files()}
 
 
 def filter_blob(model: nn.Module, bits: int) -> bytes:
@@ -63,7 +70,7 @@ def filter_blob(model: nn.Module, bits: int) -> bytes:
 
 def load_filter_blob(blob: bytes) -> nn.Module:
     """What inflate does with `filter.tacq`, done with tac's own modules."""
-    from tac.postfilter import build_postfilter
+    from tac.postfilter.registry import build_postfilter
     from tac.quant.tacq import decode_tacq
 
     config, state = decode_tacq(blob)

@@ -5,7 +5,7 @@ post-filter the archive carries, and write OUTPUT_DIR/NAME.raw (uint8, N x 874 x
 
 Copied into submissions: it runs where tac is not installed and imports nothing beyond the
 standard library, torch, numpy, av and the `tacrt` package copied beside it (tac's own
-post-filter code). tac imports it too (tac.submission.templates.inflate), so what tac predicts
+post-filter code). tac imports it too (tac.lanes.codec.inflate.inflate), so what tac predicts
 is what the submission produces.
 """
 
@@ -63,43 +63,27 @@ def decode_frames(src, upscale_filter="bicubic"):
             yield to_camera_size(yuv420_to_rgb(frame), upscale_filter)
 
 
-def filter_frames(model, frames, batch=4):
-    """Run a post-filter over uint8 (H, W, 3) frames in batches; yields uint8 frames."""
-    pending = []
-    for frame in frames:
-        pending.append(frame)
-        if len(pending) == batch:
-            yield from _filter_batch(model, pending)
-            pending = []
-    if pending:
-        yield from _filter_batch(model, pending)
-
-
-def _filter_batch(model, frames):
-    x = torch.stack(frames).permute(0, 3, 1, 2).float()
-    with torch.inference_mode():
-        y = model(x).clamp(0, 255).round().to(torch.uint8)
-    return list(y.permute(0, 2, 3, 1))
-
-
 def load_filter(archive_dir, spec):
-    """The post-filter the archive carries, rebuilt by the runtime copied beside this file."""
+    """The post-filter the archive carries, rebuilt and run by the runtime copied beside this
+    file: a function from decoded frames to corrected frames."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from tacrt.postfilter import build_postfilter
+    from tacrt.postfilter.apply import filter_frames
     from tacrt.quant.tacq import decode_tacq
 
     config, state = decode_tacq((Path(archive_dir) / spec["member"]).read_bytes())
     model = build_postfilter(**config)
     model.load_state_dict(state, strict=True)
-    return model.eval().requires_grad_(False)
+    model = model.eval().requires_grad_(False)
+    return lambda frames: filter_frames(model, frames, spec["batch"])
 
 
-def inflate_video(src, dst, upscale_filter="bicubic", model=None, batch=4):
+def inflate_video(src, dst, upscale_filter="bicubic", correct=None):
     n = 0
     tmp = Path(dst).with_name(Path(dst).name + ".tmp")
     frames = decode_frames(src, upscale_filter)
-    if model is not None:
-        frames = filter_frames(model, frames, batch)
+    if correct is not None:
+        frames = correct(frames)
     with open(tmp, "wb") as out:
         for frame in frames:
             out.write(frame.numpy().tobytes())
@@ -121,7 +105,7 @@ def main(archive_dir, output_dir, names_file):
     output.mkdir(parents=True, exist_ok=True)
     config = load_config()
     spec = config["filter"]
-    model = load_filter(archive, spec) if spec else None
+    correct = load_filter(archive, spec) if spec else None
     for name in Path(names_file).read_text().split():
         stem = Path(name).stem
         sources = sorted(
@@ -129,13 +113,7 @@ def main(archive_dir, output_dir, names_file):
         )
         if not sources:
             sys.exit(f"inflate: no video payload for {name} in {archive}")
-        n = inflate_video(
-            sources[0],
-            output / f"{stem}.raw",
-            config["upscale_filter"],
-            model,
-            spec["batch"] if spec else 1,
-        )
+        n = inflate_video(sources[0], output / f"{stem}.raw", config["upscale_filter"], correct)
         print(f"inflate: {name}: {n} frames", flush=True)
 
 

@@ -1,0 +1,99 @@
+"""The codec lane's commands: `tac submission build` (the codec flags) and `tac lossy`.
+
+They live with the lane because every flag is a codec-lane setting; `tac.cli` attaches them
+to the `submission` and `lossy` groups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+
+from tac.cli_options import ChallengeDir, Originals, VideoNames, console, err
+from tac.errors import TacError
+from tac.lanes.codec.params import CodecParams, setting_problem
+
+
+def codec_params(**kw) -> CodecParams:
+    """Validated CodecParams, with pydantic's complaint turned into one line."""
+    try:
+        return CodecParams(**{k: v for k, v in kw.items() if v is not None})
+    except ValidationError as exc:
+        raise TacError(f"invalid codec setting{setting_problem(exc)}") from None
+
+
+def build(
+    out: Annotated[Path, typer.Option("--out", help="The submission directory to write.")],
+    codec: Annotated[
+        str, typer.Option(help="hevc (libx265), av1 (libsvtav1) or h264 (libx264).")
+    ] = "hevc",
+    crf: Annotated[int, typer.Option(help="Constant rate factor (hevc/h264 0-51, av1 1-63).")] = 30,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Encoder preset (x26x: ultrafast..placebo; av1: 0..13). Default: medium / 8."
+        ),
+    ] = None,
+    scale: Annotated[
+        float, typer.Option(help="Encode at this fraction of 1164x874 (kept even).")
+    ] = 1.0,
+    downscale_filter: Annotated[str, typer.Option(help="area, bilinear or bicubic.")] = "area",
+    upscale_filter: Annotated[
+        str, typer.Option(help="bicubic, bilinear or nearest (in inflate).")
+    ] = "bicubic",
+    keyint: Annotated[int | None, typer.Option(help="GOP length (default: the encoder's).")] = None,
+    bframes: Annotated[int | None, typer.Option(help="B-frames (hevc/h264).")] = None,
+    film_grain: Annotated[int, typer.Option(help="AV1 film-grain synthesis, 0-50.")] = 0,
+    pix_fmt: Annotated[
+        str, typer.Option(help="yuv420p (8-bit) or yuv420p10le (10-bit).")
+    ] = "yuv420p",
+    filter_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--filter",
+            help="A post-filter checkpoint (from `tac lossy train`) to ship: its quantized "
+            "weights go into the archive and inflate applies it on the CPU.",
+        ),
+    ] = None,
+    originals: Originals = None,
+    video_names: VideoNames = None,
+    challenge_dir: ChallengeDir = None,
+) -> None:
+    """Compress the originals through the codec lane and write a complete, deterministic submission."""
+    from tac.contest.originals import resolve_originals
+    from tac.lanes import get_lane
+    from tac.submission.build import build_submission
+
+    if preset is None:
+        preset = "8" if codec == "av1" else "medium"
+    params = codec_params(
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        scale=scale,
+        downscale_filter=downscale_filter,
+        upscale_filter=upscale_filter,
+        keyint=keyint,
+        bframes=bframes,
+        film_grain=film_grain,
+        pix_fmt=pix_fmt,
+    )
+    origs = resolve_originals(originals, video_names, challenge_dir)
+    sub = build_submission(
+        get_lane("codec"),
+        params,
+        origs,
+        out,
+        log=lambda m: err.print(f"[dim]{escape(m)}[/]"),
+        trained=filter_checkpoint,
+    )
+    size = (sub / "archive.zip").stat().st_size
+    shipped = f" + filter {filter_checkpoint.name}" if filter_checkpoint else ""
+    console.print(
+        f"built {sub} ({params.short()}{shipped}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
+        highlight=False,
+    )

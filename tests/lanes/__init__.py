@@ -1,0 +1,1 @@
+"""Lanes that exist only for tests: plug-ins written against `tac.lanes.base` alone."""
