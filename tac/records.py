@@ -233,8 +233,8 @@ class Candidate(Record):
             lane = data.pop("lane", "codec")
             if isinstance(data.get("params"), dict):
                 data["params"] = {"lane": lane, **data["params"]}
-        if isinstance(data, dict):
-            data = {**data, "params": _lane_params(data.get("params"), 2)}
+        if isinstance(data, dict) and "params" in data:
+            data = {**data, "params": _lane_params(data["params"], 2)}
         return data
 
     @property
@@ -265,7 +265,9 @@ class Anchor(Record):
     def _migrate(cls, data):
         if isinstance(data, dict):
             v = data.get("v", 1)
-            data = {**data, "v": 2 if v == 1 else v, "params": _lane_params(data.get("params"), v)}
+            data = {**data, "v": 2 if v == 1 else v}
+            if "params" in data:
+                data["params"] = _lane_params(data["params"], v)
         return data
 
     @property

@@ -98,3 +98,29 @@ def test_tac_dash_reads_a_v1_run():
     )
     rows = [r for r in model.candidates.values() if r.score is not None]
     assert len(rows) == 2 and {r.lane for r in rows} == {"codec"}
+
+
+def test_params_of_an_unknown_lane_are_one_clear_line(tmp_path):
+    import pytest
+
+    from tac.errors import TacError
+
+    good = json.loads((V1 / "candidates.json").read_text())[0]
+    cases = {
+        "nope": (
+            {**good, "v": 2, "params": {**good["params"], "lane": "nope"}},
+            "unknown lane 'nope'; registered lanes: codec",
+        ),  # fmt: skip
+        "v2-without-lane": (
+            {k: v for k, v in good.items() if k != "lane"} | {"v": 2},
+            "params need a 'lane'",
+        ),  # fmt: skip
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(data))
+        with pytest.raises(TacError, match=message) as err:
+            load_record(Candidate, path)
+        assert str(err.value).startswith(f"{path}: invalid Candidate: ") and "\n" not in str(
+            err.value
+        )

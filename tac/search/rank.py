@@ -107,16 +107,18 @@ class Ranking:
         ones, then a few of each refusal of each lane with its sentence, so every reason has an
         example, and a few of any lane the rest left out."""
         rows, seen = [int(i) for i in self.order[:best]], {}
-        lane = np.repeat(np.arange(len(self.table.blocks)), np.diff(self.table.offsets))
+        block = np.repeat(
+            np.arange(len(self.table.blocks)), np.diff(self.table.offsets)
+        )  # a lane's rows
         for i in self.order[best:]:
-            key = (int(lane[i]), int(self.ladder.code[i]))
+            key = (int(block[i]), int(self.ladder.code[i]))
             if key[1] and seen.get(key, 0) < per_refusal:
                 seen[key] = seen.get(key, 0) + 1
                 rows.append(int(i))
-        shown = {int(lane[i]) for i in rows}
+        shown = {int(block[i]) for i in rows}
         for k in range(len(self.table.blocks)):
             if k not in shown:
-                rows += [int(i) for i in self.order if lane[i] == k][:per_refusal]
+                rows += [int(i) for i in self.order if block[i] == k][:per_refusal]
         position = {int(i): r for r, i in enumerate(self.order, 1)}
         out = []
         for i in rows:
