@@ -28,6 +28,9 @@ def codec_params(**kw) -> CodecParams:
 
 def build(
     out: Annotated[Path, typer.Option("--out", help="The submission directory to write.")],
+    lane: Annotated[
+        str, typer.Option(help="Compression lane: these flags are the codec lane's.", hidden=True)
+    ] = "codec",
     codec: Annotated[
         str, typer.Option(help="hevc (libx265), av1 (libsvtav1) or h264 (libx264).")
     ] = "hevc",
@@ -68,6 +71,8 @@ def build(
     from tac.lanes import get_lane
     from tac.submission.build import build_submission
 
+    if lane != "codec":
+        raise TacError(f"--lane {lane}: `tac submission build` takes the codec lane's settings; other lanes build their submissions in their jobs")  # fmt: skip
     if preset is None:
         preset = "8" if codec == "av1" else "medium"
     params = codec_params(
