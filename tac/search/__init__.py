@@ -14,7 +14,7 @@ and anchors measured on different axes never mix.
 from tac.search.band import Bands, Calibration, calibrate, score_band
 from tac.search.cost import CostModel
 from tac.search.gates import Check, preflight
-from tac.search.generators import generate, generators, register_generator
+from tac.search.generators import generate, register_generator
 from tac.search.lagrangian import Caps, MetaLagrangianSearch
 from tac.search.proxy import Proxy
 from tac.search.rank import Axis, Ranking, rank
@@ -33,7 +33,6 @@ __all__ = [
     "Ranking",
     "calibrate",
     "generate",
-    "generators",
     "preflight",
     "rank",
     "register_generator",

@@ -32,10 +32,6 @@ def register_generator(name: str, lane: str = "codec") -> Callable:
     return decorate
 
 
-def generators(lane: str = "codec") -> list[str]:
-    return get_lane(lane).generators.names()
-
-
 def spread(table: CandidateTable, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
     """k rows far apart in each lane's feature space: greedy farthest-point selection, starting
     from the row nearest the centre. What the loop evaluates when the predictor has too little

@@ -38,10 +38,6 @@ class CandidateTable:
         self.group_offsets = starts[:-1]
 
     @classmethod
-    def of(cls, *blocks: LaneTable) -> CandidateTable:
-        return cls(list(blocks))
-
-    @classmethod
     def from_params(cls, params: Sequence[LaneParams]) -> CandidateTable:
         """Rows from records, in their order (consecutive settings of one lane share a block)."""
         if not params:
@@ -97,17 +93,14 @@ class CandidateTable:
             blocks = [self.blocks[0].take(rows[:0])]
         return CandidateTable(blocks, exact_bytes=self.exact_bytes[rows])
 
-    def concat(self, rows: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(rows) if rows else np.zeros(0)
-
     def per_block(self, method: str, *args) -> np.ndarray:
         """A lane-table method's array over every row."""
-        return self.concat([getattr(b, method)(*args) for b in self.blocks])
+        return np.concatenate([getattr(b, method)(*args) for b in self.blocks])
 
     @cached_property
     def group(self) -> np.ndarray:
         """Global group id of every row (a lane's group: the codec lane's codec)."""
-        return self.concat([b.features().group + g for b, _, g in self.segments()]).astype(np.int64)  # fmt: skip
+        return np.concatenate([b.features().group + g for b, _, g in self.segments()]).astype(np.int64)  # fmt: skip
 
     def invalid(self) -> np.ndarray:
         return self.per_block("invalid").astype(bool)
