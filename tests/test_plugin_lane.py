@@ -3,6 +3,7 @@ the codec lane in one ranking, dispatched as real jobs, harvested, and shown in 
 nothing in tac.search, tac.control, tac.jobs or tui naming it: it is registered by $TAC_PLUGINS."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def run(tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, "-m", "tac.cli", "loop", "--run-dir", str(run_dir), "--lanes", "codec,flat",
          "--codecs", "hevc", "--presets", "ultrafast", "--demo-frames", "8", "--max-cycles", "2",
-         "--explore", "2", "--local-concurrency", "2", "--poll-s", "0.5"],
+         "--explore", "2", "--local-concurrency", "2", "--poll-s", "0.5", "--option", "flat.sides=6,24,96"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -50,11 +51,14 @@ def test_the_plugin_lane_is_ranked_dispatched_and_harvested(run):
     [ranked] = [e for e in evs if e.type == "ranked"]
     assert {r.lane for r in ranked.shown} == {"codec", "flat"}
     assert all(r.refusal for r in ranked.shown if r.lane == "flat")  # too few anchors: refused
-    assert ranked.n == 65 + 15  # 5 scales × 13 crfs of hevc, 5 sides × 3 bit depths of flat
+    assert (
+        ranked.n == 65 + 9
+    )  # 5 scales × 13 crfs of hevc; 3 sides (--option) × 3 bit depths of flat
+    assert json.loads((run / "config.json").read_text())["space"]["flat"] == {"sides": [6, 24, 96], "bit_depths": [3, 5, 8]}  # fmt: skip
 
 
-def test_without_the_plugin_the_run_is_refused_in_one_line(run, tmp_path):
-    """A reader that cannot find the lane says so (it is not a silent skip)."""
+def test_an_unknown_lane_or_lane_option_is_one_line(run, tmp_path):
+    """Without the plug-in the lane is unknown; with it, its options are the lane's to check."""
     env = {k: v for k, v in os.environ.items() if k != "TAC_PLUGINS"}
     proc = subprocess.run(
         [sys.executable, "-m", "tac.cli", "loop", "--run-dir", str(tmp_path / "r"), "--lanes", "flat", "--max-cycles", "1"],
@@ -62,6 +66,15 @@ def test_without_the_plugin_the_run_is_refused_in_one_line(run, tmp_path):
     )  # fmt: skip
     assert proc.returncode != 0
     assert "unknown lane 'flat'" in proc.stderr and "codec" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "tac.cli", "loop", "--run-dir", str(tmp_path / "r"), "--lanes", "flat", "--option", "flat.colours=3", "--max-cycles", "1"],
+        cwd=REPO, env={**os.environ, "TAC_PLUGINS": PLUGIN, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode != 0 and not (tmp_path / "r").exists()
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == "error: --option flat.colours: the flat lane has no such option (it has sides, bit_depths)"
+    )
 
 
 def test_tac_dash_shows_the_plugin_lane(run):

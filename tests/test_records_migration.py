@@ -71,7 +71,9 @@ def test_a_real_v1_run_reads_whole(tmp_path):
     result = load_record(EvalResult, V1 / "result.json")
     assert result.archive_sha256 == summary["best"]["archive_sha256"]
     config = LoopConfig.model_validate(raw("config.json"))
-    assert config.lanes == ["codec"] and config.codecs == ["hevc"]
+    assert config.v == 2 and config.lanes == ["codec"]
+    old = raw("config.json")
+    assert {k: config.space["codec"][k] for k in ("codecs", "crfs", "scales", "presets")} == {k: old[k] for k in ("codecs", "crfs", "scales", "presets")}  # fmt: skip
     assert [a.model_dump() for a in load_records(Anchor, V1 / "anchors_run.json")] == [a.model_dump() for a in state.anchors]  # fmt: skip
 
 

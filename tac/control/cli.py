@@ -22,7 +22,6 @@ from tac.cli_options import (
 )
 from tac.control.ledger import INTERRUPTED
 from tac.errors import TacError
-from tac.lanes.codec.encoders import ENCODERS
 from tac.search.cli import Coverage
 
 
@@ -40,9 +39,10 @@ def loop_cmd(
     convergence_eps: Annotated[float, typer.Option(help="Stop when the best score improves less than this over --patience cycles (0 = never).")] = 0.0,
     patience: Annotated[int, typer.Option(help="Cycles for --convergence-eps.", min=1)] = 2,
     lanes: Annotated[str, typer.Option(help="Comma-separated lanes to search together, in one ranking (registered: codec and any plug-in, see $TAC_PLUGINS).")] = "codec",
-    codecs: Annotated[str, typer.Option(help=f"Comma-separated codecs to search ({', '.join(ENCODERS)}).")] = "hevc",
-    presets: Annotated[str, typer.Option(help="Comma-separated presets (each must exist for one of the codecs).")] = "medium",
-    filters: Annotated[bool, typer.Option("--filters", help="Also search post-filters (trains each; slow on a CPU).")] = False,
+    codecs: Annotated[str, typer.Option(help="Codec lane: comma-separated codecs to search (hevc, av1, h264).")] = "hevc",
+    presets: Annotated[str, typer.Option(help="Codec lane: comma-separated presets (each must exist for one of the codecs).")] = "medium",
+    filters: Annotated[bool, typer.Option("--filters", help="Codec lane: also search post-filters (trains each; slow on a CPU).")] = False,
+    option: Annotated[list[str] | None, typer.Option("--option", help="A lane's space option, LANE.KEY=VALUE (VALUE: JSON, or comma-separated), e.g. codec.scales=0.4,0.5; repeatable.")] = None,
     coverage: Coverage = 0.9,
     min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2)] = 8,
     max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.")] = None,
@@ -77,8 +77,7 @@ def loop_cmd(
         seed = _seed_anchors(anchors)
         fields = dict(
             data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, allow_mixed=allow_mixed,
-            demo_frames=demo_frames, lanes=_words(lanes), codecs=_words(codecs), presets=_words(presets),
-            filters=[(None, 0, 0), ("dilated", 16, 8), ("psd", 16, 8)] if filters else [(None, 0, 0)],
+            demo_frames=demo_frames, lanes=_words(lanes), space=_space(ctx, _words(lanes), codecs, presets, filters, option or []),
             coverage=coverage, min_anchors=min_anchors, top_k=top_k, explore=explore,
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
             max_cost_per_job=max_cost_per_job, convergence_eps=convergence_eps, patience=patience,
@@ -104,6 +103,30 @@ def loop_cmd(
 
 def _words(text: str) -> list[str]:
     return [w.strip() for w in text.split(",") if w.strip()]
+
+
+def _space(ctx: typer.Context, lanes: list[str], codecs: str, presets: str, filters: bool, options: list[str]) -> dict[str, dict]:  # fmt: skip
+    """Each lane's space options: the codec lane's shorthands (when it is searched), then every
+    `--option`."""
+    space = {}
+    if "codec" in lanes:
+        space["codec"] = {"codecs": _words(codecs), "presets": _words(presets),
+                          "filters": [(None, 0, 0), ("dilated", 16, 8), ("psd", 16, 8)] if filters else [(None, 0, 0)]}  # fmt: skip
+    else:
+        given = next((f"--{n}" for n in ("codecs", "presets", "filters") if given_by(ctx, n) == "COMMANDLINE"), None)  # fmt: skip
+        if given:
+            raise TacError(f"{given}: an option of the codec lane, which --lanes {','.join(lanes)} does not search")  # fmt: skip
+    for text in options:
+        key, eq, value = text.partition("=")
+        lane, dot, name = key.partition(".")
+        if not (eq and dot and lane and name):
+            raise TacError(f"--option {text}: write LANE.KEY=VALUE, e.g. codec.scales=0.4,0.5")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = _words(value) if "," in value else value
+        space.setdefault(lane, {})[name] = parsed
+    return space
 
 
 def _config(fields: dict):

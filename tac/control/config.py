@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tac.lanes import LANES
-from tac.lanes.codec.encoders import ENCODERS
+from tac.records import first_error
 from tac.search.band import coverage_problem
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -24,24 +24,25 @@ OPTION = {"local_price_per_hour": "--local-price", "job_timeout_s": "--job-timeo
           "anchors_file": "--anchors"}  # fmt: skip
 
 
-def _known(value: list[str], known: list[str], what: str) -> list[str]:
-    """`value` if it is a non-empty list of known names, else the first problem in words."""
-    unknown = [v for v in value if v not in known]
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(known)}")
-    if not value:
-        raise ValueError(f"give at least one {what}")
-    return value
+# the `tac loop` shorthand behind a lane's space option; any other is `--option LANE.KEY=VALUE`
+SPACE_OPTION = {("codec", "codecs"): "--codecs", ("codec", "presets"): "--presets",
+                ("codec", "filters"): "--filters"}  # fmt: skip
+# v1 configs (and library callers) name the codec lane's space at the top level
+V1_CODEC_SPACE = ("codecs", "crfs", "scales", "presets", "filters")
 
 
 def option_of(field: str) -> str:
     return OPTION.get(field, "--" + field.replace("_", "-"))
 
 
+def space_option_of(lane: str, key: str) -> str:
+    return SPACE_OPTION.get((lane, key), f"--option {lane}.{key}")
+
+
 class LoopConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    v: Literal[1] = 1
+    v: Literal[2] = 2
     data: Literal["demo", "challenge"] = "demo"
     challenge_dir: str | None = None  # also where the weights come from, whatever `data` is
     allow_mixed: bool = False  # the demo clip scored with a checkout's (non-stand-in) weights
@@ -53,11 +54,9 @@ class LoopConfig(BaseModel):
     generator: str = "grid"
     n: int = Field(1000, ge=1)
     seed: int = 0
-    codecs: list[str] = ["hevc"]
-    crfs: list[int] | None = None
-    scales: list[float] = [0.35, 0.45, 0.55, 0.65, 0.75]
-    presets: list[str] = ["medium"]
-    filters: list[tuple[str | None, int, int]] = [(None, 0, 0)]
+    # each searched lane's part of the space, validated by the lane (`Lane.options_type`) and
+    # written out whole: {"codec": {"codecs": ["hevc"], "presets": ["medium"], …}}
+    space: dict[str, dict] = {}
     train_profile: str = "smoke"
     coverage: float = 0.9
     min_anchors: int = Field(8, ge=2)
@@ -95,23 +94,49 @@ class LoopConfig(BaseModel):
     @field_validator("lanes")
     @classmethod
     def _lanes(cls, value: list[str]) -> list[str]:
-        return sorted(set(_known(value, LANES.names(), "lane")))
+        known = LANES.names()
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown lane {unknown[0]!r}; known: {', '.join(known)}")
+        if not value:
+            raise ValueError("give at least one lane")
+        return sorted(set(value))
 
-    @field_validator("codecs")
+    @model_validator(mode="before")
     @classmethod
-    def _codecs(cls, value: list[str]) -> list[str]:
-        return _known(value, list(ENCODERS), "codec")
+    def _migrate(cls, data):
+        """v1 (before lanes were plug-ins) kept the codec lane's space at the top level."""
+        if isinstance(data, dict):
+            codec = {k: data[k] for k in V1_CODEC_SPACE if k in data}
+            if codec or data.get("v", 2) == 1:
+                space = {**data.get("space", {})}
+                space["codec"] = {**codec, **space.get("codec", {})}
+                data = {k: v for k, v in data.items() if k not in V1_CODEC_SPACE} | {"v": 2, "space": space}  # fmt: skip
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> LoopConfig:
-        for name in self.lanes:  # every searched lane must have the generator
+        unknown = sorted(set(self.space) - set(self.lanes))
+        if unknown:
+            raise ValueError(f"--option {unknown[0]}.…: {unknown[0]!r} is not a searched lane (--lanes {','.join(self.lanes)})")  # fmt: skip
+        space = {}
+        for name in self.lanes:  # every searched lane: its generator, and its space validated
             lane = LANES.get(name)
             if self.generator not in lane.generators:
                 raise ValueError(f"--generator {self.generator}: the {name} lane has no such generator (it has {', '.join(lane.generators.names())})")  # fmt: skip
-        for preset in self.presets:  # a preset must exist for at least one searched codec
-            if not any(preset in ENCODERS[c].presets for c in self.codecs):
-                allowed = "; ".join(f"{c}: {', '.join(ENCODERS[c].presets)}" for c in self.codecs)
-                raise ValueError(f"--presets {','.join(self.presets)}: no searched codec has preset {preset!r} ({allowed})")  # fmt: skip
+            given = self.space.get(name, {})
+            try:
+                space[name] = lane.options_type.model_validate(given).model_dump(mode="json")
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = str(err["loc"][0]) if err["loc"] else ""
+                if err["type"] == "extra_forbidden":
+                    raise ValueError(f"--option {name}.{key}: the {name} lane has no such option (it has {', '.join(lane.options_type.model_fields) or 'none'})") from None  # fmt: skip
+                value = given.get(key)
+                shown = ",".join(map(str, value)) if isinstance(value, list) else value
+                what = first_error(exc).partition(": ")[2]
+                raise ValueError(f"{space_option_of(name, key)} {shown}: {what}") from None
+        self.space = space
         if self.data == "challenge" and not self.challenge_dir:
             raise ValueError("--data challenge: needs a challenge checkout (--challenge-dir DIR)")
         if self.data == "demo" and self.challenge_dir and not self.allow_mixed:

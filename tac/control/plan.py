@@ -35,11 +35,7 @@ def job_frames(config: LoopConfig) -> int:
 
 def candidate_space(config: LoopConfig, state: RunState) -> CandidateTable:
     c = config
-    return generate(
-        c.generator, lanes=c.lanes, n=c.n, seed=c.seed, codecs=tuple(c.codecs), crfs=c.crfs, scales=tuple(c.scales),
-        presets={k: tuple(c.presets) for k in c.codecs}, filters=tuple(tuple(f) for f in c.filters),
-        anchors=state.anchors,
-    )  # fmt: skip
+    return generate(c.generator, lanes=c.lanes, options=c.space, n=c.n, seed=c.seed, anchors=state.anchors)  # fmt: skip
 
 
 def plan_cycle(

@@ -11,7 +11,7 @@ lets a ledger or an anchors file be read) and stays light: numpy and pydantic, n
 
 from __future__ import annotations
 
-from tac.lanes.base import Features, Lane, LaneTable, Trained
+from tac.lanes.base import Features, Lane, LaneOptions, LaneTable, Trained
 from tac.registry import Registry
 
 LANES: Registry[Lane] = Registry("lane")
@@ -37,6 +37,7 @@ __all__ = [
     "CodecLane",
     "Features",
     "Lane",
+    "LaneOptions",
     "LaneTable",
     "Trained",
     "get_lane",

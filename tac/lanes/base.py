@@ -8,6 +8,7 @@ and registering (`tac.lanes.register_lane`); nothing above this folder names a l
     params_type   its params record    prepare   params → the lane's full settings (validated)
     table         params → LaneTable   train     optional: fit what ships beside the payload
     generators    candidate spaces     compress  frames → payload files, one set per original
+    options_type  a loop's space knobs
     LaneTable.features   proxy inputs  payload   extra archive members and the inflate config
     LaneTable.work_s     cost model    inflate_files   code shipped verbatim beside the archive
 
@@ -21,15 +22,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from tac.records import LaneParams
 from tac.registry import Registry
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,18 @@ class LaneTable(ABC):
 Generator = Callable[..., LaneTable]
 
 
+class LaneOptions(BaseModel):
+    """The part of the candidate space a loop sets for one lane (`tac loop --option
+    LANE.KEY=VALUE`, and a lane's own shorthands such as `--codecs`), validated by the lane and
+    handed to its generators. A lane without options keeps this empty record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def generator_kwargs(self) -> dict:
+        """What the lane's generators receive."""
+        return self.model_dump()
+
+
 @dataclass
 class Trained:
     """What a lane's train step leaves for its payload step: a file and what to say of it."""
@@ -111,15 +122,19 @@ class Lane(ABC):
     name: ClassVar[str]
     params_type: ClassVar[type[LaneParams]]
     generators: ClassVar[Registry[Generator]]
+    options_type: ClassVar[type[LaneOptions]] = LaneOptions
 
     # --- search side -------------------------------------------------------------------------
     @abstractmethod
     def table(self, params: Sequence[LaneParams]) -> LaneTable:
         """Columns from records. A value the lane cannot represent at all is a ValueError."""
 
-    def generate(self, name: str, **kw) -> LaneTable:
-        """Candidates from one of the lane's generators; options it does not know are ignored
-        (one loop configuration serves several lanes)."""
+    def generate(self, name: str, options: dict | None = None, **kw) -> LaneTable:
+        """Candidates from one of the lane's generators. `options` (a loop's, for this lane) are
+        validated by `options_type` and override `kw`; keywords a generator does not know are
+        ignored (the common ones — n, seed, anchors — go to every lane)."""
+        if options is not None:
+            kw = {**kw, **self.options_type.model_validate(options).generator_kwargs()}
         return self.generators.get(name)(**kw)
 
     # --- job side ----------------------------------------------------------------------------

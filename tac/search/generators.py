@@ -17,10 +17,14 @@ from tac.lanes.base import LaneTable
 from tac.search.space import CandidateTable
 
 
-def generate(name: str, lanes: Sequence[str] = ("codec",), **kw) -> CandidateTable:
+def generate(
+    name: str, lanes: Sequence[str] = ("codec",), options: dict[str, dict] | None = None, **kw
+) -> CandidateTable:
     """One table of every lane's candidates from its generator `name` (lanes in name order,
-    so ids sort by lane first). Options a lane does not know are ignored by it."""
-    return CandidateTable([get_lane(lane).generate(name, **kw) for lane in sorted(set(lanes))])
+    so ids sort by lane first). `options[lane]` is that lane's part of a loop's space (validated
+    by the lane); keywords a lane's generator does not know are ignored by it."""
+    opts = options or {}
+    return CandidateTable([get_lane(lane).generate(name, opts.get(lane), **kw) for lane in sorted(set(lanes))])  # fmt: skip
 
 
 def register_generator(name: str, lane: str = "codec") -> Callable:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tac.contest import constants as C
 from tac.errors import TacError
-from tac.lanes import LANES, Features, Lane, LaneTable, register_lane
+from tac.lanes import LANES, Features, Lane, LaneOptions, LaneTable, register_lane
 from tac.records import LaneParams
 from tac.registry import Registry
 
@@ -102,6 +102,13 @@ class FlatTable(LaneTable):
 GENERATORS: Registry = Registry("generator")
 
 
+class FlatSpace(LaneOptions):
+    """What a loop searches here: `tac loop --option flat.sides=6,12`."""
+
+    sides: list[int] = list(SIDES)
+    bit_depths: list[int] = [3, 5, 8]
+
+
 @GENERATORS.register("grid")
 def grid(sides: Sequence[int] = SIDES, bit_depths: Sequence[int] = (3, 5, 8), **_) -> FlatTable:
     rows = np.array(list(product(sides, bit_depths)), dtype=np.int64).reshape(-1, 2)
@@ -140,6 +147,7 @@ class FlatLane(Lane):
     name = "flat"
     params_type = FlatParams
     generators = GENERATORS
+    options_type = FlatSpace
 
     def table(self, params: Sequence[FlatParams]) -> FlatTable:
         return FlatTable(np.array([p.side for p in params], np.int64), np.array([p.bits for p in params], np.int64))  # fmt: skip

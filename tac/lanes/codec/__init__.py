@@ -19,7 +19,7 @@ import numpy as np
 
 from tac.errors import TacError
 from tac.lanes.base import Lane, Trained
-from tac.lanes.codec.generators import GENERATORS
+from tac.lanes.codec.generators import GENERATORS, CodecSpace
 from tac.lanes.codec.params import CodecParams, CodecSearchParams, setting_problem
 from tac.lanes.codec.space import CodecTable
 
@@ -28,6 +28,7 @@ class CodecLane(Lane):
     name = "codec"
     params_type = CodecSearchParams
     generators = GENERATORS
+    options_type = CodecSpace
 
     def table(self, params: Sequence[CodecSearchParams]) -> CodecTable:
         return CodecTable.from_params(list(params))

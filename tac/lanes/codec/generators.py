@@ -11,14 +11,54 @@ from collections.abc import Callable, Sequence
 from itertools import product
 
 import numpy as np
+from pydantic import ValidationInfo, field_validator
 
 from tac.errors import TacError
+from tac.lanes.base import LaneOptions
 from tac.lanes.codec.encoders import ENCODERS
 from tac.lanes.codec.space import CODECS, FILTERS, CodecTable
 from tac.records import Anchor
 from tac.registry import Registry
 
 GENERATORS: Registry[Callable[..., CodecTable]] = Registry("generator")
+
+
+class CodecSpace(LaneOptions):
+    """What a loop searches in the codec lane (`tac loop --codecs --presets --filters`)."""
+
+    codecs: list[str] = ["hevc"]
+    crfs: list[int] | None = None  # None: every other crf of the codec's useful range
+    scales: list[float] = [0.35, 0.45, 0.55, 0.65, 0.75]
+    presets: list[str] = ["medium"]  # each must exist for at least one searched codec
+    filters: list[tuple[str | None, int, int]] = [(None, 0, 0)]  # (family, hidden, bits)
+
+    @field_validator("codecs")
+    @classmethod
+    def _codecs(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in ENCODERS]
+        if unknown:
+            raise ValueError(f"unknown codec {unknown[0]!r}; known: {', '.join(ENCODERS)}")
+        if not value:
+            raise ValueError("give at least one codec")
+        return value
+
+    @field_validator("presets")
+    @classmethod
+    def _presets(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        codecs = info.data.get("codecs") or []
+        for preset in value:
+            if codecs and not any(preset in ENCODERS[c].presets for c in codecs):
+                allowed = "; ".join(f"{c}: {', '.join(ENCODERS[c].presets)}" for c in codecs)
+                raise ValueError(f"no searched codec has preset {preset!r} ({allowed})")
+        return value
+
+    def generator_kwargs(self) -> dict:
+        return {
+            "codecs": tuple(self.codecs), "crfs": self.crfs, "scales": tuple(self.scales),
+            "presets": {k: tuple(self.presets) for k in self.codecs},
+            "filters": tuple(tuple(f) for f in self.filters),
+        }  # fmt: skip
+
 
 DEFAULT_FILTERS: tuple[tuple[str | None, int, int], ...] = (
     (None, 0, 0), ("dilated", 16, 8), ("dilated", 32, 8), ("psd", 16, 8), ("standard", 16, 4),
