@@ -81,3 +81,47 @@ def test_missing_and_corrupt_videos_are_clear_errors(tmp_path):
 
 def test_demo_clip_has_forty_frames(demo):
     assert count_frames(demo.path("0.mkv")) == 40
+
+
+SCHEDULING = """
+import os, sys
+from fractions import Fraction
+import av, numpy as np
+from tac.video.encode import _thread_policies, encode_frames
+frames = [np.full((64, 64, 3), 90, np.uint8)] * 3
+if sys.argv[1] == "raw":  # PyAV alone, as tac encoded before
+    with av.open(sys.argv[2], "w", format="matroska") as c:
+        s = c.add_stream("libsvtav1", rate=Fraction(20, 1))
+        s.width = s.height = 64
+        s.pix_fmt, s.options = "yuv420p", {"crf": "40", "preset": "12", "svtav1-params": "lp=1"}
+        for t, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")
+            vf.pts = t
+            for p in s.encode(vf):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+else:
+    encode_frames(iter(frames), sys.argv[2], codec="libsvtav1", crf=40, preset="12")
+realtime = sorted({p for p in _thread_policies().values() if p in (os.SCHED_FIFO, os.SCHED_RR)})
+print(os.sched_getscheduler(0), realtime)
+"""
+
+
+def test_an_av1_encode_leaves_no_thread_realtime(tmp_path):
+    """SVT-AV1 run as root makes the encoding thread (and its own) SCHED_FIFO 99, which every
+    process started afterwards inherits and which starves the host (a job's supervisor missed
+    its budget lease by seconds): tac's encoder puts ordinary scheduling back."""
+    import os
+    import subprocess
+    import sys
+
+    def run(mode: str) -> str:
+        out = subprocess.run([sys.executable, "-c", SCHEDULING, mode, str(tmp_path / f"{mode}.mkv")],
+                             capture_output=True, text=True, timeout=120, env={**os.environ, "SVT_LOG": "1"})  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip()
+
+    if os.geteuid() == 0:  # only root may raise its priority: the defect shows here
+        assert run("raw") == f"{os.SCHED_FIFO} [{os.SCHED_FIFO}]"
+    assert run("tac") == f"{os.SCHED_OTHER} []"

@@ -123,7 +123,7 @@ class LoopConfig(BaseModel):
         for name in self.lanes:  # every searched lane: its generator, and its space validated
             lane = LANES.get(name)
             if self.generator not in lane.generators:
-                raise ValueError(f"--generator {self.generator}: the {name} lane has no such generator (it has {', '.join(lane.generators.names())})")  # fmt: skip
+                raise ValueError(f"generator {self.generator!r}: the {name} lane has no such generator (it has {', '.join(lane.generators.names())})")  # fmt: skip
             given = self.space.get(name, {})
             try:
                 space[name] = lane.options_type.model_validate(given).model_dump(mode="json")

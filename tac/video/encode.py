@@ -7,6 +7,7 @@ threading and drop x265's settings SEI (it names the host CPU).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from fractions import Fraction
@@ -26,6 +27,32 @@ ENCODER_OPTIONS = {
 }
 
 
+_REALTIME = tuple(getattr(os, name) for name in ("SCHED_FIFO", "SCHED_RR") if hasattr(os, name))
+
+
+def _thread_policies() -> dict[int, int]:
+    """{thread id: scheduling policy} of this process (Linux; empty elsewhere)."""
+    policies = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):
+                policies[int(tid)] = os.sched_getscheduler(int(tid))
+    return policies
+
+
+def _drop_realtime(before: dict[int, int]) -> None:
+    """Put back to ordinary scheduling every thread an encoder made realtime.
+
+    SVT-AV1 run as root switches the thread that opens it, and the worker threads it starts, to
+    SCHED_FIFO 99: an encode then starves everything else on the host (a job's supervisor and
+    its budget lease included), and every process started afterwards inherits it. Lowering a
+    thread's policy needs no privilege; threads that were realtime before are left alone."""
+    for tid, policy in _thread_policies().items():
+        if policy in _REALTIME and before.get(tid) not in _REALTIME:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
+
 def encode_frames(
     frames: Iterable[np.ndarray],
     path: str | os.PathLike,
@@ -40,7 +67,9 @@ def encode_frames(
     path = Path(path)
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner to stderr unless told not to
     opts = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(codec, {}), **(options or {})}
-    with atomic.atomic_writer(path, "wb") as f:
+    before = _thread_policies()
+    with atomic.atomic_writer(path, "wb") as f, contextlib.ExitStack() as stack:
+        stack.callback(_drop_realtime, before)
         with av.open(f, mode="w", format="matroska", options={"fflags": "+bitexact"}) as container:
             stream = None
             for t, frame in enumerate(frames):
@@ -55,6 +84,8 @@ def encode_frames(
                 vf.pts = t
                 for packet in stream.encode(vf):
                     container.mux(packet)
+                if t == 0:  # the encoder opened (and started its threads) on the first frame
+                    _drop_realtime(before)
             if stream is None:
                 raise ValueError(f"{path}: no frames to encode")
             for packet in stream.encode():
