@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tac.lanes import get_lane
-from tac.lanes.base import LaneTable
+from tac.lanes.base import Features, LaneTable
 from tac.search.space import CandidateTable
 
 
@@ -43,17 +43,16 @@ def spread(table: CandidateTable, k: int, exclude: np.ndarray | None = None) -> 
     Deterministic; `exclude` masks rows that may not be picked."""
     blocks = list(table.segments())
     picked, left = [], k
-    for n, (block, span, _) in enumerate(blocks):
+    for n, (block, f, span, _) in enumerate(blocks):
         share = -(-left // (len(blocks) - n))  # ceil: the remainder goes to the first lanes
         mask = None if exclude is None else exclude[span]
-        rows = _spread_block(block, share, mask) + span.start
+        rows = _spread_block(block, f, share, mask) + span.start
         picked.append(rows)
         left -= len(rows)
     return np.concatenate(picked) if picked else np.zeros(0, np.int64)
 
 
-def _spread_block(block: LaneTable, k: int, exclude: np.ndarray | None) -> np.ndarray:
-    f = block.features()
+def _spread_block(block: LaneTable, f: Features, k: int, exclude: np.ndarray | None) -> np.ndarray:
     ok = ~block.invalid() if exclude is None else ~block.invalid() & ~exclude
     rows = np.flatnonzero(ok)
     if len(rows) == 0 or k <= 0:

@@ -167,8 +167,8 @@ class Proxy:
             np.zeros(n, np.int8),
             {},
         )
-        for block, span, g0 in table.segments():
-            self._predict_block(block.lane, block.features(), span, g0, block.group_names, out)
+        for block, f, span, g0 in table.segments():
+            self._predict_block(block.lane, f, span, g0, block.group_names, out)
         if self.incoherent_anchor:
             # the anchors themselves contradict each other: nothing calibrated on them is trusted
             code = CODE["lossy_better_than_lossless_incoherent"]

@@ -59,9 +59,6 @@ class Ranking:
     axis: Axis
     search: MetaLagrangianSearch = field(repr=False, default=None)
 
-    def __post_init__(self) -> None:
-        self.group = self.table.group  # global group of each row: where refusal details live
-
     @property
     def eligible(self) -> int:
         return int((self.ladder.code == 0).sum())
@@ -71,7 +68,7 @@ class Ranking:
         if code == 0:
             return None
         name = CODES[code]
-        detail = self.ladder.detail.get((code, int(self.group[i])), "")
+        detail = self.ladder.detail.get((code, int(self.table.group[i])), "")
         return Refusal(code=name, gate=REFUSALS[name][0], message=describe(name, detail))
 
     def candidate(self, i: int) -> Candidate:

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from tac.lanes import get_lane
-from tac.lanes.base import LaneTable
+from tac.lanes.base import Features, LaneTable
 from tac.records import LaneParams
 
 
@@ -25,7 +25,7 @@ class CandidateTable:
     exact_bytes: np.ndarray = field(default=None)  # float64, NaN until encoded
 
     def __post_init__(self) -> None:
-        self.blocks = [b for b in self.blocks if len(b)] or self.blocks[:1]
+        self.blocks = [b for b in self.blocks if len(b)]
         self.offsets = np.cumsum([0] + [len(b) for b in self.blocks])
         n = int(self.offsets[-1])
         if self.exact_bytes is None:
@@ -41,7 +41,7 @@ class CandidateTable:
     def from_params(cls, params: Sequence[LaneParams]) -> CandidateTable:
         """Rows from records, in their order (consecutive settings of one lane share a block)."""
         if not params:
-            return cls([get_lane("codec").table([])])
+            return cls([])
         blocks, run = [], [params[0]]
         for p in params[1:]:
             if p.lane == run[0].lane:
@@ -59,10 +59,15 @@ class CandidateTable:
     def n_groups(self) -> int:
         return len(self.group_names)
 
+    @cached_property
+    def features(self) -> list[Features]:
+        """Each block's features, computed once (the proxy, the groups and `spread` read them)."""
+        return [b.features() for b in self.blocks]
+
     def segments(self):
-        """(block, global row slice, group offset) per block."""
-        for b, lo, hi, g in zip(self.blocks, self.offsets[:-1], self.offsets[1:], self.group_offsets, strict=True):  # fmt: skip
-            yield b, slice(int(lo), int(hi)), int(g)
+        """(block, its features, global row slice, group offset) per block."""
+        for b, f, lo, hi, g in zip(self.blocks, self.features, self.offsets[:-1], self.offsets[1:], self.group_offsets, strict=True):  # fmt: skip
+            yield b, f, slice(int(lo), int(hi)), int(g)
 
     def _locate(self, i: int) -> tuple[LaneTable, int]:
         k = int(np.searchsorted(self.offsets, i, side="right")) - 1
@@ -89,21 +94,19 @@ class CandidateTable:
                 k = int(which[start])
                 blocks.append(self.blocks[k].take(rows[start:stop] - self.offsets[k]))
             start = stop
-        if not blocks:
-            blocks = [self.blocks[0].take(rows[:0])]
         return CandidateTable(blocks, exact_bytes=self.exact_bytes[rows])
 
     def per_block(self, method: str, *args) -> np.ndarray:
         """A lane-table method's array over every row."""
-        return np.concatenate([getattr(b, method)(*args) for b in self.blocks])
+        return _cat([getattr(b, method)(*args) for b in self.blocks])
 
     @cached_property
     def group(self) -> np.ndarray:
         """Global group id of every row (a lane's group: the codec lane's codec)."""
-        return np.concatenate([b.features().group + g for b, _, g in self.segments()]).astype(np.int64)  # fmt: skip
+        return _cat([f.group + g for _, f, _, g in self.segments()], np.int64)
 
     def invalid(self) -> np.ndarray:
-        return self.per_block("invalid").astype(bool)
+        return _cat([b.invalid() for b in self.blocks], bool)
 
     def invalid_reason(self, group: int) -> str:
         """The params gate's sentence for a row of this global group: its lane's."""
@@ -117,4 +120,12 @@ class CandidateTable:
         if len(set(lanes)) < len(lanes):
             return np.array(sorted(range(len(self)), key=lambda i: (self.lane(i), self.id(i))), dtype=np.int64)  # fmt: skip
         order = sorted(range(len(self.blocks)), key=lambda k: lanes[k])
-        return np.concatenate([self.blocks[k].id_order() + self.offsets[k] for k in order]).astype(np.int64)  # fmt: skip
+        return _cat([self.blocks[k].id_order() + self.offsets[k] for k in order], np.int64)
+
+
+def _cat(arrays: list[np.ndarray], dtype=None) -> np.ndarray:
+    """Per-block arrays as one (an empty table: no rows)."""
+    if not arrays:
+        return np.zeros(0, dtype or np.float64)
+    out = np.concatenate(arrays)
+    return out if dtype is None else out.astype(dtype, copy=False)

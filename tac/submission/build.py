@@ -101,13 +101,6 @@ def build_submission(
         if clash:
             raise TacError(f"{lane.name} lane: archive member {clash[0]!r} written twice")
         members.update(extra)
-        manifest = {
-            "lane": lane.name,
-            "params": settings.model_dump(),
-            "videos": list(originals.video_names),
-            **extra_manifest,
-        }
-        write_deterministic_zip(members, out / "archive.zip")
-    install_inflate(out, lane.inflate_files(), config)
-    _write_manifest(out, manifest)
-    return out
+    # the payload files were read into `members`: `out` is empty again for the packaging
+    manifest = {"lane": lane.name, "params": settings.model_dump(), "videos": list(originals.video_names), **extra_manifest}  # fmt: skip
+    return package_submission(out, members, lane.inflate_files(), config, manifest)
