@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tac.video.demo.draw import blend
+from tac.video.demo.draw import Canvas
 from tac.video.demo.layers import (
     draw_ground,
     draw_objects,
@@ -24,6 +24,7 @@ from tac.video.demo.layers import (
     draw_skyline,
     hood_and_vignette,
 )
+from tac.video.demo.truth import CLASSES, EGO_MOTION, OTHER, ego_motion
 from tac.video.demo.world import (
     DEMO_FPS,
     DEMO_HEIGHT,
@@ -35,11 +36,15 @@ from tac.video.demo.world import (
 from tac.video.encode import encode_frames
 
 __all__ = [
+    "CLASSES",
     "DEMO_FPS",
     "DEMO_FRAMES",
     "DEMO_HEIGHT",
     "DEMO_WIDTH",
+    "EGO_MOTION",
+    "ego_motion",
     "render_frame",
+    "render_labeled",
     "render_frames",
     "write_demo_clip",
 ]
@@ -49,19 +54,36 @@ DEMO_FRAMES = 40  # 2 s of video
 
 def render_frame(t: int, seed: int = 0) -> np.ndarray:
     """Frame t of the synthetic drive as uint8 (874, 1164, 3) RGB; depends only on (t, seed)."""
+    return _render(t, seed, with_labels=False)[0]
+
+
+def render_labeled(t: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Frame t and its ground truth: RGB uint8 (874, 1164, 3) and a class per pixel, uint8
+    (874, 1164), indices into `CLASSES`. The picture is exactly `render_frame(t, seed)`."""
+    rgb, labels = _render(t, seed, with_labels=True)
+    assert labels is not None
+    return rgb, labels
+
+
+def _render(t: int, seed: int, with_labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
     scene = build_scene(int(seed))
     pose = camera_pose(scene, int(t))
-    img = np.empty((DEMO_HEIGHT, DEMO_WIDTH, 3), np.float32)
-    draw_sky(img, scene, pose)
-    draw_ground(img, scene, pose)
-    draw_skyline(img, scene, pose)
-    draw_objects(img, scene, pose, int(t))
+    labels = np.full((DEMO_HEIGHT, DEMO_WIDTH), OTHER, np.uint8) if with_labels else None
+    canvas = Canvas(np.empty((DEMO_HEIGHT, DEMO_WIDTH, 3), np.float32), labels)
+    draw_sky(canvas, scene, pose)
+    draw_ground(canvas, scene, pose)
+    draw_skyline(canvas, scene, pose)
+    draw_objects(canvas, scene, pose, int(t))
+    img = canvas.rgb
     img[GROUND_END:] = 0.0  # fully under the hood; must not stay uninitialised
+    if labels is not None:
+        labels[GROUND_END:] = OTHER
     r0, hood, hood_alpha, vignette = hood_and_vignette()
-    blend(img[r0:], hood, hood_alpha)
+    canvas.label = OTHER  # the ego car's own hood
+    canvas.paint(slice(r0, None), slice(None), hood, hood_alpha)
     img *= vignette
     np.clip(img + 0.5, 0.0, 255.0, out=img)
-    return img.astype(np.uint8)
+    return img.astype(np.uint8), labels
 
 
 def render_frames(n: int = DEMO_FRAMES, seed: int = 0) -> np.ndarray:

@@ -1,14 +1,39 @@
 """Anti-aliased drawing primitives on a float32 RGB canvas (exact box-filter coverage).
 
 They know nothing about the scene: sub-pixel rectangles, perspective quads and ellipses, so that
-slow motion stays smooth instead of jumping a pixel at a time.
+slow motion stays smooth instead of jumping a pixel at a time. A canvas may also carry a label
+map: whatever a primitive covers by at least half takes the class being painted, which is how
+the renderer draws its ground truth beside the picture at no extra geometry.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass
+class Canvas:
+    """The picture being painted, and optionally its class per pixel.
+
+    `label` is the class of whatever is painted next; layers set it before painting an object.
+    """
+
+    rgb: np.ndarray  # float32 (H, W, 3)
+    labels: np.ndarray | None = None  # uint8 (H, W), or None when no ground truth is wanted
+    label: int = 0
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.rgb.shape
+
+    def paint(self, ys: slice, xs: slice, color, alpha: np.ndarray, label: bool = True) -> None:
+        """Composite `color` over the region with per-pixel `alpha`; label what it mostly covers."""
+        blend(self.rgb[ys, xs], color, alpha)
+        if label and self.labels is not None:
+            self.labels[ys, xs][alpha >= 0.5] = self.label
 
 
 def span_cover(lo: float, hi: float, start: int, stop: int) -> np.ndarray:
@@ -27,7 +52,14 @@ def blend(region: np.ndarray, color, alpha: np.ndarray) -> None:
 
 
 def fill_rect(
-    img: np.ndarray, x0: float, y0: float, x1: float, y1: float, color, alpha: float = 1.0
+    img: Canvas,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    color,
+    alpha: float = 1.0,
+    label: bool = True,
 ) -> None:
     """A solid axis-aligned rectangle with sub-pixel edges, so motion is smooth."""
     xa, xb = bounds(x0, x1, img.shape[1])
@@ -35,11 +67,11 @@ def fill_rect(
     if xa >= xb or ya >= yb:
         return
     a = span_cover(y0, y1, ya, yb)[:, None] * span_cover(x0, x1, xa, xb)[None, :]
-    blend(img[ya:yb, xa:xb], color, a * alpha)
+    img.paint(slice(ya, yb), slice(xa, xb), color, a * alpha, label)
 
 
 def fill_quad(
-    img: np.ndarray,
+    img: Canvas,
     x0: float,
     x1: float,
     top: tuple[float, float],
@@ -61,11 +93,11 @@ def fill_quad(
     y = np.arange(ya, yb, dtype=np.float32)[:, None]
     a = np.clip(np.minimum(y + 1, b_edge) - np.maximum(y, t_edge), 0.0, 1.0)
     a *= span_cover(x0, x1, xa, xb)[None, :]
-    blend(img[ya:yb, xa:xb], color, a * alpha)
+    img.paint(slice(ya, yb), slice(xa, xb), color, a * alpha)
 
 
 def fill_wall(
-    img: np.ndarray, a: tuple[float, float, float], b: tuple[float, float, float], color
+    img: Canvas, a: tuple[float, float, float], b: tuple[float, float, float], color
 ) -> None:
     """A vertical wall between two (x, top, bottom) edges, whichever is on the left."""
     if a[0] > b[0]:
@@ -74,7 +106,7 @@ def fill_wall(
 
 
 def fill_ellipse(
-    img: np.ndarray, cx: float, cy: float, rx: float, ry: float, color, alpha: float = 1.0
+    img: Canvas, cx: float, cy: float, rx: float, ry: float, color, alpha: float = 1.0
 ) -> None:
     """A filled ellipse with a one-pixel soft rim."""
     xa, xb = bounds(cx - rx - 1, cx + rx + 1, img.shape[1])
@@ -85,4 +117,4 @@ def fill_ellipse(
     dy = ((np.arange(ya, yb, dtype=np.float32) + 0.5 - cy) / ry)[:, None]
     d = np.sqrt(dx * dx + dy * dy)
     a = np.clip((1.0 - d) * min(rx, ry) + 0.5, 0.0, 1.0)
-    blend(img[ya:yb, xa:xb], color, a * alpha)
+    img.paint(slice(ya, yb), slice(xa, xb), color, a * alpha)

@@ -11,7 +11,15 @@ import math
 
 import numpy as np
 
-from tac.video.demo.draw import blend, bounds, fill_ellipse, fill_rect, fill_wall, span_cover
+from tac.video.demo.draw import (
+    Canvas,
+    bounds,
+    fill_ellipse,
+    fill_rect,
+    fill_wall,
+    span_cover,
+)
+from tac.video.demo.truth import LANE_MARKING, OTHER, ROAD, SKY, VEHICLE
 from tac.video.demo.world import (
     ASPHALT_U,
     CAM_H,
@@ -45,7 +53,7 @@ from tac.video.demo.world import (
 )
 
 
-def draw_sky(img: np.ndarray, scene: Scene, pose: Pose) -> None:
+def draw_sky(img: Canvas, scene: Scene, pose: Pose) -> None:
     """Vertical gradient and clouds; at infinity, so they move only when the camera yaws."""
     rows = int(math.floor(pose.horizon)) + 2
     y = np.arange(rows, dtype=np.float32) + 0.5
@@ -72,15 +80,18 @@ def draw_sky(img: np.ndarray, scene: Scene, pose: Pose) -> None:
     clear = 1.0 - cloud
     core = 28.0 * cloud * cloud * cloud
     for c, white in enumerate((244.0, 245.0, 248.0)):
-        out = img[:rows, :, c]
+        out = img.rgb[:rows, :, c]
         np.multiply(clear, sky[:, c : c + 1], out=out)
         out += cloud * np.float32(white)
         out -= core
+    if img.labels is not None:
+        img.labels[:rows] = SKY
 
 
-def draw_skyline(img: np.ndarray, scene: Scene, pose: Pose) -> None:
+def draw_skyline(img: Canvas, scene: Scene, pose: Pose) -> None:
     """Distant hills and tree line, hazy, hiding the seam between sky and ground."""
     pano_x = (np.arange(DEMO_WIDTH) + FOCAL * pose.yaw) % PANO_W
+    img.label = OTHER
     for heights, color in ((scene.hills, (128, 146, 160)), (scene.trees, (72, 92, 78))):
         h = np.interp(pano_x, np.arange(PANO_W + 1), np.append(heights, heights[0]))
         band_top = int(math.floor(pose.horizon - float(h.max()))) - 1
@@ -88,7 +99,7 @@ def draw_skyline(img: np.ndarray, scene: Scene, pose: Pose) -> None:
         yb = int(math.ceil(pose.horizon)) + 3
         yy = np.arange(ya, yb, dtype=np.float32)[:, None]
         a = np.clip(np.minimum(yy + 1, pose.horizon + 2.0) - np.maximum(yy, pose.horizon - h), 0, 1)
-        blend(img[ya:yb], color, a.astype(np.float32))
+        img.paint(slice(ya, yb), slice(None), color, a.astype(np.float32))
 
 
 def _sample_texture(
@@ -138,7 +149,7 @@ def _dash_cover(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     return (integral(s + 0.5 * q) - integral(s - 0.5 * q)) / q
 
 
-def draw_ground(img: np.ndarray, scene: Scene, pose: Pose) -> None:
+def draw_ground(img: Canvas, scene: Scene, pose: Pose) -> None:
     """Road, markings, verge and grass, textured in road coordinates so texture flows with motion."""
     r0 = int(math.floor(pose.horizon)) + 1
     r1 = GROUND_END
@@ -188,10 +199,13 @@ def draw_ground(img: np.ndarray, scene: Scene, pose: Pose) -> None:
     )
     colors = (scene.asphalt, scene.grass, (150.0, 138.0, 118.0), (228.0, 228.0, 218.0))
     for c, hz in enumerate((178.0, 192.0, 206.0)):
-        out = img[r0:r1, :, c]
+        out = img.rgb[r0:r1, :, c]
         np.multiply(haze, hz, out=out)
         for w, col in zip(weights, colors, strict=True):
             out += w * np.float32(col[c])
+    if img.labels is not None:  # each pixel takes the surface covering most of it
+        cover = np.stack([w_road * (1.0 - paint), paint, (w_grass + w_verge) * (1.0 - paint)])
+        img.labels[r0:r1] = np.array([ROAD, LANE_MARKING, OTHER], np.uint8)[cover.argmax(0)]
 
 
 def _hazed(color: Color, z: float) -> Color:
@@ -204,7 +218,7 @@ def _shade(color: Color, f: float) -> Color:
     return tuple(c * f for c in color)
 
 
-def _draw_pole(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
+def _draw_pole(img: Canvas, pose: Pose, prop: Prop, z: float) -> None:
     """A street-light pole with an arm reaching over the road."""
     xg = float(road_x(pose, z, prop.u))
     yg = ground_y(pose, z)
@@ -226,7 +240,7 @@ def _draw_pole(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
     )
 
 
-def _draw_tree(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
+def _draw_tree(img: Canvas, pose: Pose, prop: Prop, z: float) -> None:
     """Trunk plus a two-tone canopy."""
     xg = float(road_x(pose, z, prop.u))
     yg = ground_y(pose, z)
@@ -241,7 +255,7 @@ def _draw_tree(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
     )
 
 
-def _draw_building(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
+def _draw_building(img: Canvas, pose: Pose, prop: Prop, z: float) -> None:
     """A block: the side wall facing the road in perspective, then the front with windows."""
     hw = prop.width / 2
     near_u = prop.u - math.copysign(hw, prop.u)  # the wall facing the road
@@ -276,12 +290,12 @@ def _draw_building(img: np.ndarray, pose: Pose, prop: Prop, z: float) -> None:
     sharp = min(cell / 4.0, 1.0)
     win = sharp * my[:, None] * mx[None, :] + (1 - sharp) * 0.24
     a = span_cover(y0, yg, ya, yb)[:, None] * span_cover(x0, x1, xa, xb_)[None, :]
-    region = img[ya:yb, xa:xb_]
-    blend(region, _hazed(prop.color, z), a)
-    blend(region, _hazed(prop.color2, z), a * win * 0.9)
+    ys, xs = slice(ya, yb), slice(xa, xb_)
+    img.paint(ys, xs, _hazed(prop.color, z), a)
+    img.paint(ys, xs, _hazed(prop.color2, z), a * win * 0.9)
 
 
-def _draw_vehicle(img: np.ndarray, pose: Pose, car: Vehicle, z: float) -> None:
+def _draw_vehicle(img: Canvas, pose: Pose, car: Vehicle, z: float) -> None:
     """A car or truck seen from behind: shadow, visible side, body, rear window, lights."""
     k = FOCAL / z
     xc = float(road_x(pose, z, car.u))
@@ -290,7 +304,8 @@ def _draw_vehicle(img: np.ndarray, pose: Pose, car: Vehicle, z: float) -> None:
     # contact shadow on the road, from the rear bumper to the front
     z2 = z + car.length
     yg2 = ground_y(pose, z2)
-    fill_rect(img, xc - 1.05 * hw * k, yg2, xc + 1.05 * hw * k, yg + 0.08 * k, (15, 15, 18), 0.55)
+    shadow = (xc - 1.05 * hw * k, yg2, xc + 1.05 * hw * k, yg + 0.08 * k)
+    fill_rect(img, *shadow, (15, 15, 18), 0.55, label=False)  # road stays road under it
     # the side facing the camera axis, in perspective
     side_u = car.u + (hw if road_x(pose, z, car.u) < CX else -hw)
     xs_r, xs_f = float(road_x(pose, z, side_u)), float(road_x(pose, z2, side_u))
@@ -349,7 +364,7 @@ def _draw_vehicle(img: np.ndarray, pose: Pose, car: Vehicle, z: float) -> None:
     fill_rect(img, x1 - 0.35 * k, ly, x1 - 0.05 * k, ly + 0.16 * k, light)
 
 
-def draw_objects(img: np.ndarray, scene: Scene, pose: Pose, t: int) -> None:
+def draw_objects(img: Canvas, scene: Scene, pose: Pose, t: int) -> None:
     """Props and vehicles, painted far to near so nearer things occlude farther ones."""
     items: list[tuple[float, int, object]] = []
     for i, prop in enumerate(scene.props):
@@ -365,6 +380,7 @@ def draw_objects(img: np.ndarray, scene: Scene, pose: Pose, t: int) -> None:
         items.append((z, len(scene.props) + i, car))
     items.sort(key=lambda item: (-item[0], item[1]))
     for z, _, obj in items:
+        img.label = VEHICLE if isinstance(obj, Vehicle) else OTHER
         if isinstance(obj, Vehicle):
             _draw_vehicle(img, pose, obj, z)
         elif obj.kind == "pole":
