@@ -1,0 +1,187 @@
+"""How the shipped stand-in scorers were made: the official architectures, trained on the
+synthetic world's ground truth, written as fp16 safetensors with a recipe beside them.
+
+    python -m tac.contest.standin.train --out tac/contest/standin   # ≈ 45 min on 2 CPU cores
+
+SegNet learns the renderer's five classes at scorer resolution (cross-entropy); PoseNet learns
+the pair's ego-motion from its YUV6 input (MSE on each motion component in units of its spread
+over the training drives, so that rotation counts as much as speed). Both see mildly damaged
+frames half of the time (`data.degrade`), then their BatchNorm statistics are re-measured on
+clean training frames. Metrics are measured on held-out drives from the written fp16 files, so
+they describe exactly what ships. CPU training is not bit-reproducible across machines; the files
+are the definition of the stand-ins, the recipe says how to make comparable ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save
+
+from tac import atomic
+from tac.contest import constants as C
+from tac.contest.networks import PoseNet, SegNet
+from tac.contest.standin import data
+from tac.contest.standin.metrics import pose_r2, seg_accuracy
+from tac.hashing import sha256_file
+
+SEG_FILE, POSE_FILE, RECIPE_FILE = "segnet.safetensors", "posenet.safetensors", "recipe.json"
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _cosine(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+
+def _fit(net, batches, steps: int, lr: float, loss_fn, what: str, log_every: int = 25) -> list:
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, steps, max(steps // 30, 1)))
+    net.train()
+    curve, start, running = [], time.monotonic(), None
+    for step in range(steps):
+        x, y = batches(step)
+        loss = loss_fn(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        running = value if running is None else 0.9 * running + 0.1 * value
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            spent = time.monotonic() - start
+            eta = spent / (step + 1) * (steps - step - 1)
+            _log(
+                f"{what} step {step + 1}/{steps} loss {running:.4f} ({spent:.0f} s, ~{eta:.0f} s left)"
+            )
+            curve.append({"step": step + 1, "loss": round(running, 5)})
+    return curve
+
+
+@torch.no_grad()
+def _recalibrate_batchnorm(net: torch.nn.Module, batches) -> None:
+    """Running statistics as the cumulative mean over clean frames, matching the final weights."""
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    net.train()
+    for x in batches:
+        net(x)
+    for m in bns:
+        m.momentum = 0.1 if m.eps != 0.001 else 0.01  # back to the architectures' own momenta
+    net.eval()
+
+
+def _write(net: torch.nn.Module, path: Path, meta: dict) -> None:
+    state = {
+        k: (v.half() if v.is_floating_point() else v).detach().contiguous()
+        for k, v in net.state_dict().items()
+    }
+    atomic.write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
+
+
+def train_segnet(out: Path, steps: int, batch: int, per_drive: int, seed: int) -> dict:
+    _log(f"rendering {len(data.TRAIN_SEEDS) * per_drive} labelled training frames…")
+    frames = data.render_frames(data.sample_times(data.TRAIN_SEEDS, per_drive, seed))
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = SegNet()
+
+    def batches(step: int):
+        idx = torch.randint(len(frames.rgb), (batch,), generator=gen)
+        x = data.degrade(frames.rgb[idx].float(), gen)
+        flip = torch.rand((), generator=gen) < 0.5  # the world is left-right symmetric enough
+        x, y = (x.flip(-1), frames.labels[idx].flip(-1)) if flip else (x, frames.labels[idx])
+        return x, y
+
+    start = time.monotonic()
+    curve = _fit(net, batches, steps, 1e-3, F.cross_entropy, "segnet")
+    _recalibrate_batchnorm(net, frames.rgb[: 8 * 4].float().split(4))
+    _write(net, out / SEG_FILE, {"tac": "stand-in", "net": "segnet"})
+    return {"steps": steps, "batch": batch, "frames": len(frames.rgb), "lr": 1e-3,
+            "train_s": round(time.monotonic() - start, 1), "curve": curve}  # fmt: skip
+
+
+def train_posenet(out: Path, steps: int, batch: int, per_drive: int, seed: int) -> dict:
+    _log(f"rendering {len(data.TRAIN_SEEDS) * per_drive} training pairs…")
+    pairs = data.render_pairs(data.sample_times(data.TRAIN_SEEDS, per_drive, seed + 1))
+    mean, std = pairs.motion.mean(0), pairs.motion.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))  # up and roll never move
+    target = (pairs.motion - mean) / std
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = PoseNet()
+
+    def batches(step: int):
+        idx = torch.randint(len(pairs.rgb), (batch,), generator=gen)
+        return data.pose_input(data.degrade(pairs.rgb[idx].float(), gen)), target[idx]
+
+    def loss_fn(out, y):
+        return F.mse_loss(out[:, : C.POSE_DISTORTION_OUTPUTS], y)
+
+    start = time.monotonic()
+    curve = _fit(net, batches, steps, 5e-4, loss_fn, "posenet")
+    clean = [
+        data.pose_input(pairs.rgb[i : i + 8].float()) for i in range(0, min(64, len(pairs.rgb)), 8)
+    ]
+    _recalibrate_batchnorm(net, clean)
+    _write(net, out / POSE_FILE, {"tac": "stand-in", "net": "posenet"})
+    return {"steps": steps, "batch": batch, "pairs": len(pairs.rgb), "lr": 5e-4,
+            "train_s": round(time.monotonic() - start, 1), "curve": curve,
+            "motion_mean": mean.tolist(), "motion_std": std.tolist()}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--out", type=Path, required=True, help="folder for the two files and recipe.json"
+    )
+    ap.add_argument("--only", choices=("segnet", "posenet"), help="retrain one net, keep the other")
+    ap.add_argument("--seg-steps", type=int, default=900)
+    ap.add_argument("--seg-batch", type=int, default=2)
+    ap.add_argument("--seg-frames-per-drive", type=int, default=25)
+    ap.add_argument("--pose-steps", type=int, default=1500)
+    ap.add_argument("--pose-batch", type=int, default=8)
+    ap.add_argument("--pose-pairs-per-drive", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    recipe_path = args.out / RECIPE_FILE
+    recipe = json.loads(recipe_path.read_text()) if recipe_path.is_file() else {}
+    recipe.update({"seed": args.seed, "torch": torch.__version__, "threads": args.threads,
+                   "train_seeds": [data.TRAIN_SEEDS.start, data.TRAIN_SEEDS.stop],
+                   "held_out_seeds": [data.HELD_OUT_SEEDS.start, data.HELD_OUT_SEEDS.stop]})  # fmt: skip
+    if args.only in (None, "segnet"):
+        recipe["segnet"] = train_segnet(
+            args.out, args.seg_steps, args.seg_batch, args.seg_frames_per_drive, args.seed
+        )
+    if args.only in (None, "posenet"):
+        recipe["posenet"] = train_posenet(
+            args.out, args.pose_steps, args.pose_batch, args.pose_pairs_per_drive, args.seed
+        )
+    _log("measuring the written files on held-out drives…")
+    recipe["held_out"] = {"seg_pixel_accuracy": seg_accuracy(args.out / SEG_FILE),
+                          **pose_r2(args.out / POSE_FILE, recipe["posenet"])}  # fmt: skip
+    recipe["sha256"] = {f: sha256_file(args.out / f) for f in (SEG_FILE, POSE_FILE)}
+    atomic.write_bytes(recipe_path, (json.dumps(recipe, indent=1) + "\n").encode())
+    _log(json.dumps(recipe["held_out"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
