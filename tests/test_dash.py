@@ -233,6 +233,24 @@ def test_every_tab_key_shows_its_tab_from_any_other(tmp_path):
     assert run_app(app, scenario) == [TABS[int(k) - 1].id for k in "3645621"]
 
 
+def test_a_redraw_that_fires_while_the_app_shuts_down_draws_nothing(tmp_path):
+    # The refresh timer is the app's and outlives its screens by a moment at exit: a tick that
+    # lands after the widgets are gone must not crash the app (seen in CI under load).
+    mid_run(tmp_path)
+    app = DashApp(tmp_path, poll_s=0.05)
+
+    async def scenario(pilot):
+        return app.redraws
+
+    drawn = run_app(app, scenario)
+    assert drawn >= 1
+    app.model.version += 1  # something new to draw, after the screens were pruned
+    app.redraw()
+    app._log_start("job", "text")
+    app._log_more("job", "more")
+    assert app.redraws == drawn
+
+
 def test_a_vanished_run_directory_is_shown_not_fatal(tmp_path):
     run_dir = tmp_path / "run"
     mid_run(run_dir)

@@ -130,13 +130,19 @@ class DashApp(App):
 
     # the DOM is the UI thread's: the worker hands text over through these
     def _log_start(self, job_id: str | None, text: str) -> None:
-        self.query_one(LogTail).start(job_id, text)
+        if self.is_running:
+            self.query_one(LogTail).start(job_id, text)
 
     def _log_more(self, job_id: str, text: str) -> None:
-        self.query_one(LogTail).more(job_id, text)
+        if self.is_running:
+            self.query_one(LogTail).more(job_id, text)
 
     # --- drawing (the UI thread, at most refresh_hz times a second) --------------------------
     def redraw(self, force: bool = False) -> None:
+        # At exit Textual prunes the screens before it stops the app's own timers and the
+        # worker's hand-overs: a tick in between would query widgets that are gone.
+        if not self.is_running:
+            return
         if self.model.version == self._drawn_version and not force:
             return
         with self.model.lock:
