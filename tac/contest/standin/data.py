@@ -18,10 +18,15 @@ import torch
 import torch.nn.functional as F
 
 from tac.contest.frames import resize_for_scorers, rgb_to_yuv6_diff
-from tac.video.demo import CLASSES, ego_motion, render_frame, render_labeled
+from tac.video.demo import CLASSES, EGO_MOTION, ego_motion, render_frame, render_labeled
+from tac.video.demo.world import DEMO_HEIGHT, DEMO_WIDTH, FOCAL
 
-TRAIN_SEEDS = range(10_000, 10_024)
-HELD_OUT_SEEDS = range(20_000, 20_004)
+SEG_TRAIN_SEEDS = range(10_000, 10_024)
+# Many drives with few pairs each: a drive's speed is nearly constant, so with few drives a
+# PoseNet can name the drive by its look and recall its speed instead of measuring motion.
+POSE_TRAIN_SEEDS = range(10_000, 10_160)
+HELD_OUT_SEEDS = range(20_000, 20_016)
+PITCH, YAW = EGO_MOTION.index("pitch rad"), EGO_MOTION.index("yaw rad")
 DRIVE_FRAMES = 1200  # draw times over a contest-length minute of each drive
 
 
@@ -111,6 +116,35 @@ def degrade(x: torch.Tensor, gen: torch.Generator, p: float = 0.5) -> torch.Tens
         item = item + sigma * torch.randn(item.shape, generator=gen)
         out[i] = item.reshape(x[i].shape)
     return out.clamp_(0, 255)
+
+
+def rotate_camera(
+    pairs: torch.Tensor, motion: torch.Tensor, gen: torch.Generator, sigma_px: float, p: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn the camera a little between the two frames of a fraction `p` of the pairs.
+
+    The synthetic drive is smooth: its pitch and yaw move the picture by well under a pixel
+    from one frame to the next, too little for a network trained from scratch to find. A small
+    extra rotation between the frames shifts the whole second frame (by `sigma_px` camera pixels
+    on average, a road's shake) and adds exactly that rotation to the pair's pitch and yaw, so
+    PoseNet learns to measure global motion and the true, smaller one comes with it. `pairs`:
+    float (B, 2, 3, H, W) at scorer size; returns the pairs and their motion (B, 6).
+    """
+    pairs, motion = pairs.clone(), motion.clone()
+    h, w = pairs.shape[-2:]
+    for i in range(pairs.shape[0]):
+        if float(torch.rand((), generator=gen)) >= p:
+            continue
+        dx, dy = (sigma_px * torch.randn(2, generator=gen)).tolist()  # camera pixels
+        # content moves by (dx, dy): sample each output pixel from (x - dx, y - dy)
+        theta = torch.tensor([[1.0, 0.0, -2 * dx / DEMO_WIDTH], [0.0, 1.0, -2 * dy / DEMO_HEIGHT]])
+        grid = F.affine_grid(theta[None], (1, 3, h, w), align_corners=False)
+        pairs[i, 1] = F.grid_sample(
+            pairs[i, 1][None], grid, mode="bilinear", padding_mode="border", align_corners=False
+        )[0]
+        motion[i, PITCH] += dy / FOCAL  # the picture moves down as the nose rises
+        motion[i, YAW] -= dx / FOCAL  # and left as the camera turns right
+    return pairs, motion
 
 
 def pose_input(pairs_rgb: torch.Tensor) -> torch.Tensor:
