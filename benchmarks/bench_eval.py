@@ -89,7 +89,7 @@ def main() -> None:
     os.environ.setdefault("TAC_CACHE_DIR", cache)
     originals = demo_originals(args.frames)
     video = originals.path("0.mkv")
-    scorer = Scorer(standin_weights(0))
+    scorer = Scorer(standin_weights())
     frames = decode_video(video)
     damaged = (
         frames.astype(np.int16) + np.random.default_rng(0).integers(-6, 7, frames.shape)

@@ -45,7 +45,7 @@ def main() -> None:
     os.environ.setdefault("TAC_CACHE_DIR", tempfile.mkdtemp(prefix="tac-bench-"))
     frames = decode_video(demo_originals().path("0.mkv"))
     pairs = torch.from_numpy(frames[:8].reshape(4, 2, C.CAMERA_HEIGHT, C.CAMERA_WIDTH, 3))
-    posenet, segnet = build_scorers(standin_weights(0), args.device)
+    posenet, segnet = build_scorers(standin_weights(), args.device)
     cores = os.cpu_count() or 1
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {cores} cores"
     print(f"device: {name}; hidden {args.hidden}; training batch 1 sample (2 frames)")

@@ -239,6 +239,25 @@ def weights_cmd(
         f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}",
         highlight=False,
     )
+    if w.kind == "stand-in":
+        console.print(_standin_provenance(), highlight=False)
+
+
+def _standin_provenance() -> str:
+    """How the stand-ins were made, from the recipe shipped beside them."""
+    from tac.contest.weights import standin_recipe
+
+    r = standin_recipe()
+    seg, pose, held = r["segnet"], r["posenet"], r["held_out"]
+    return (
+        f"  SegNet: trained by python -m tac.contest.standin.train (seed {r['seed']}, torch "
+        f"{r['torch']}, {r['threads']} CPU threads) on the synthetic world's classes: {seg['steps']} "
+        f"steps on {seg['frames']} labelled frames of drives {seg['drives'][0]}–{seg['drives'][1] - 1} "
+        f"({seg['train_s'] / 60:.0f} min); pixel accuracy {held['seg_pixel_accuracy']:.1%} on held-out "
+        f"drives {r['held_out_seeds'][0]}–{r['held_out_seeds'][1] - 1}\n"
+        f"  PoseNet: not trained: {pose['how']}; {pose['why']}\n"
+        "  they stand in for the official networks on the demo clip; they say nothing about a contest score"
+    )
 
 
 @demo_app.command("make")

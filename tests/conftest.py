@@ -26,7 +26,7 @@ def scorer(tac_cache):
     from tac.contest.scorer import Scorer
     from tac.contest.weights import standin_weights
 
-    return Scorer(standin_weights(0))
+    return Scorer(standin_weights())
 
 
 @pytest.fixture(scope="session")

@@ -229,7 +229,7 @@ def test_downscaled_submission_end_to_end(identity, demo, scorer, tmp_path):
 def test_swapped_weight_files_are_one_clear_line(tmp_path):
     from tac.contest.weights import standin_weights
 
-    w = standin_weights(0)
+    w = standin_weights()
     proc = run_tac("weights", "--posenet", str(w.segnet_path), "--segnet", str(w.posenet_path))
     assert_clean_failure(proc, "not PoseNet weights")
     ok = run_tac("weights", "--posenet", str(w.posenet_path), "--segnet", str(w.segnet_path))

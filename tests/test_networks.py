@@ -110,23 +110,21 @@ def test_custom_weights_are_labelled_not_official(posenet, segnet, tmp_path):
     assert not w.official and w.weights_id.startswith("custom:")
 
 
-def test_standin_weights_are_cached_deterministic_and_labelled():
-    a = standin_weights(0)
-    b = standin_weights(0)
-    assert a.weights_id == b.weights_id and a.weights_id.startswith("stand-in:0:")
-    assert not a.official
-    assert a.posenet_path.is_file() and a.segnet_path.is_file()
-    # the cached file is what was drawn: rebuilding from the seed gives the same bytes
-    from tac.contest.weights import make_standin_networks
-    from tac.hashing import sha256_file
-
-    pose, _ = make_standin_networks(0)
-    fresh = {k: v for k, v in pose.state_dict().items()}
+def test_standin_weights_are_the_shipped_segnet_and_the_seeded_posenet():
     from safetensors.torch import load_file
 
-    cached = load_file(str(a.posenet_path))
-    assert all(torch.equal(cached[k], fresh[k]) for k in fresh)
-    assert sha256_file(a.posenet_path) == a.posenet_sha256
+    from tac.contest.weights import make_seeded_posenet, standin_recipe
+
+    w = standin_weights()
+    assert w.kind == "stand-in" and not w.official
+    assert w.weights_id.startswith(f"stand-in:{w.seed}:") and "SegNet trained" in w.describe()
+    # the recipe records the bytes training wrote: the shipped SegNet is exactly those
+    assert standin_recipe()["sha256"] == {w.segnet_path.name: w.segnet_sha256}
+    # the cached PoseNet is what the seed draws
+    fresh = make_seeded_posenet(w.seed).state_dict()
+    cached = load_file(str(w.posenet_path))
+    assert cached.keys() == fresh.keys() and all(torch.equal(cached[k], fresh[k]) for k in fresh)
+    assert resolve_weights().weights_id == w.weights_id == standin_weights().weights_id
 
 
 def test_resblock_matches_the_official_in_place_relu_semantics():

@@ -1,12 +1,15 @@
 """Where the scorer weights come from, and proof of which ones were used.
 
 Order: explicit paths → a challenge checkout (a checkout of the challenge repository, sha256
-checked against the spec) → seeded stand-in weights cached under the user cache dir. The library
-takes these as arguments only; `TAC_CHALLENGE_DIR` is read by the CLI where options are parsed. Nothing is ever downloaded. Every result carries `ScorerWeights.weights_id`.
+checked against the spec) → the stand-in weights (SegNet trained on the synthetic world and
+shipped inside tac, see `tac.contest.standin`; PoseNet seeded). The library takes these as arguments only;
+`TAC_CHALLENGE_DIR` is read by the CLI where options are parsed. Nothing is ever downloaded.
+Every result carries `ScorerWeights.weights_id`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,6 @@ from tac.errors import TacError
 from tac.hashing import sha256_file
 from tac.paths import cache_dir
 
-DEFAULT_STANDIN_SEED = 0
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
 
@@ -35,7 +37,7 @@ class ScorerWeights:
     posenet_sha256: str
     segnet_sha256: str
     kind: str  # "official" | "custom" | "stand-in"
-    seed: int | None = None
+    seed: int | None = None  # stand-ins: the seed their training recipe ran with
 
     @property
     def official(self) -> bool:
@@ -57,7 +59,10 @@ class ScorerWeights:
                 f"official (posenet {self.posenet_sha256[:12]}…, segnet {self.segnet_sha256[:12]}…)"
             )
         if self.kind == "stand-in":
-            return f"STAND-IN scorers {self.weights_id} (seeded, not the official networks)"
+            return (
+                f"STAND-IN scorers {self.weights_id} "
+                "(SegNet trained on the synthetic world, PoseNet seeded; not the official networks)"
+            )
         return f"custom weights {self.weights_id} (sha256 differs from the official files)"
 
 
@@ -71,7 +76,6 @@ def resolve_weights(
     posenet: str | os.PathLike | None = None,
     segnet: str | os.PathLike | None = None,
     challenge_dir: str | os.PathLike | None = None,
-    standin_seed: int = DEFAULT_STANDIN_SEED,
 ) -> ScorerWeights:
     """Pick the scorer weights by the documented order of precedence."""
     if (posenet is None) != (segnet is None):
@@ -85,7 +89,7 @@ def resolve_weights(
                 f"{root}: challenge directory not found; point --challenge-dir at a checkout of the challenge repository"
             )
         return _checked(root / C.POSENET_FILE, root / C.SEGNET_FILE)
-    return standin_weights(standin_seed)
+    return standin_weights()
 
 
 def _checked(pose_path: Path, seg_path: Path) -> ScorerWeights:
@@ -142,48 +146,70 @@ def build_scorers(
 
 # --- stand-in weights ------------------------------------------------------------------------
 
+STANDIN_DIR = Path(__file__).with_name("standin")
+STANDIN_SEGNET, STANDIN_RECIPE = "segnet.safetensors", "recipe.json"
+STANDIN_POSENET_SEED = 0
 
-def standin_weights(seed: int = DEFAULT_STANDIN_SEED) -> ScorerWeights:
-    """Seeded stand-in scorers, built once and cached as safetensors.
 
-    The cache file name carries the torch version because two versions may draw different
-    weights from one seed; the weights id carries the sha256 of what was actually drawn.
+def standin_weights() -> ScorerWeights:
+    """The stand-in scorers: the official architectures, not the official weights.
+
+    SegNet is shipped inside tac, trained on the synthetic world's classes
+    (`python -m tac.contest.standin.train`; `standin_recipe()` says how). PoseNet is not trained
+    yet (issue 14: from scratch on 2 CPU cores it never left the mean prediction), so it is still
+    drawn from a seed with calibrated BatchNorm and cached per torch version. The weights id
+    carries the sha256 of both files, so a result scored by other stand-ins is never an anchor.
     """
-    folder = cache_dir("standin")
-    tag = f"seed{seed}-torch{torch.__version__.split('+')[0]}"
-    pose_path, seg_path = (
-        folder / f"posenet-{tag}.safetensors",
-        folder / f"segnet-{tag}.safetensors",
-    )
-    if not (pose_path.is_file() and seg_path.is_file()):
-        posenet, segnet = make_standin_networks(seed)
-        for net, path in ((posenet, pose_path), (segnet, seg_path)):
-            state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-            atomic.write_bytes(path, save(state, metadata={"tac": "stand-in", "seed": str(seed)}))
+    seg_path = STANDIN_DIR / STANDIN_SEGNET
+    if not seg_path.is_file():
+        raise TacError(
+            f"{seg_path}: the stand-in SegNet is missing from this install; reinstall tac"
+        )
+    pose_path = _seeded_posenet(STANDIN_POSENET_SEED)
     return ScorerWeights(
-        pose_path, seg_path, sha256_file(pose_path), sha256_file(seg_path), "stand-in", seed
-    )
+        pose_path, seg_path, sha256_file(pose_path), sha256_file(seg_path), "stand-in",
+        STANDIN_POSENET_SEED,
+    )  # fmt: skip
+
+
+def standin_recipe() -> dict:
+    """How the shipped stand-ins were made and how well they see held-out drives."""
+    return json.loads((STANDIN_DIR / STANDIN_RECIPE).read_text())
 
 
 CALIBRATION_SCENE_OFFSET = 1000  # a different drive than the demo clip's: no tuning on test data
 CALIBRATION_NOISE = 60.0  # grey levels of seeded Gaussian noise added to calibration frames
-SEG_LOGIT_STD = 8.0  # the stand-in SegNet's logit spread on calibration frames
 
 
-def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
-    """Random-init scorers whose BatchNorm statistics are calibrated on noisy synthetic drives.
+def _seeded_posenet(seed: int) -> Path:
+    """The cached file of `make_seeded_posenet(seed)`; its name carries the torch version because
+    two versions may draw different weights from one seed."""
+    path = (
+        cache_dir("standin")
+        / f"posenet-seed{seed}-torch{torch.__version__.split('+')[0]}.safetensors"
+    )
+    if not path.is_file():
+        state = {
+            k: v.detach().contiguous() for k, v in make_seeded_posenet(seed).state_dict().items()
+        }
+        atomic.write_bytes(path, save(state, metadata={"tac": "stand-in", "seed": str(seed)}))
+    return path
+
+
+def make_seeded_posenet(seed: int) -> PoseNet:
+    """A random-init PoseNet whose BatchNorm statistics are calibrated on noisy synthetic drives.
 
     With default statistics (mean 0, var 1) activations blow up or die through depth, and a random
-    network is either constant or chaotic: no damage, or every damage, flips its output. Running
+    network is either constant or chaotic: no damage, or every damage, moves its output. Running
     statistics measured on road-like frames keep every layer in range; measuring them with heavy
-    noise added makes the fine-texture channels count for less, so the outputs degrade gradually
-    as detail is lost (more downscaling, more distortion), the way the real scorers do.
+    noise added makes the fine-texture channels count for less, so the outputs move gradually as
+    detail is lost (more downscaling, more distortion), the way the real scorer's do.
     """
     from tac.contest.frames import resize_for_scorers, rgb_to_yuv6
     from tac.video.demo import render_frame
 
     torch.manual_seed(seed)
-    posenet, segnet = PoseNet(), SegNet()
+    posenet = PoseNet()
     gen = torch.Generator().manual_seed(seed)
     scene = CALIBRATION_SCENE_OFFSET + seed
     times = range(0, 48, 6)  # 8 pairs spread over the drive
@@ -195,30 +221,15 @@ def make_standin_networks(seed: int) -> tuple[PoseNet, torch.nn.Module]:
     frames = (frames + torch.randn(frames.shape, generator=gen) * CALIBRATION_NOISE).clamp(0, 255)
     small = resize_for_scorers(frames)  # (16, 3, 384, 512): pairs (0,1), (2,3), ...
     pairs = rgb_to_yuv6(small).reshape(len(times), 12, 192, 256)
-    with torch.no_grad():
-        for net, batch in ((posenet, pairs), (segnet, small[1::2])):
-            _calibrate_batchnorm(net, batch)
-        # A random head is unsure of everything (logit spread ≈ 0.7, top class ≈ 0.4), which a
-        # trained SegNet is not. Scaling the last layer leaves every argmax — every seg number —
-        # unchanged, but makes the softmax as confident as a trained network's, so soft losses
-        # train against the stand-in the way they train against the real one.
-        logits = segnet(small[1::2])
-        head = segnet.segmentation_head[0]
-        gain = SEG_LOGIT_STD / float(logits.std())
-        head.weight.mul_(gain)
-        head.bias.mul_(gain)
-    return posenet, segnet
-
-
-def _calibrate_batchnorm(net: torch.nn.Module, batch: torch.Tensor) -> None:
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in posenet.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the calibration batches
-    net.train()
-    for chunk in batch.split(4):
-        net(chunk)
+    with torch.no_grad():
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the calibration batches
+        posenet.train()
+        for chunk in pairs.split(4):
+            posenet(chunk)
     for m, momentum in zip(bns, saved, strict=True):
         m.momentum = momentum
-    net.eval()
+    return posenet.eval()

@@ -11,11 +11,13 @@ from tac.train.config import TrainConfig
 
 PROFILES: Registry[dict] = Registry("profile")
 # fmt: off
-# Finishes in a couple of minutes on a 2-core CPU: a few dozen steps, a fast-moving EMA,
-# and a pixel-reconstruction term that dominates the scorer loss, because a short run gets
-# a steadier direction from the original's pixels than from the scorers' gradients.
+# Finishes in a couple of minutes on a 2-core CPU: a few dozen steps, a fast-moving EMA, and a
+# pixel-reconstruction term about as large as the scorer loss, which steadies a short run.
+# (Against a trained SegNet the scorers' gradients point the way; with recon_weight 1e5 the
+# filter chased pixels the SegNet does not care about and the exact metric rose, 1.0436 →
+# 1.0476 on 8 demo frames at crf 34; at 1e3 it falls to 1.0258.)
 PROFILES.register("smoke", dict(
-    arch="standard", hidden=16, max_steps=24, lr=3e-3, loss="standard", recon_weight=1e5,
+    arch="standard", hidden=16, max_steps=24, lr=3e-3, loss="standard", recon_weight=1e3,
     ema_decay=0.5, swa_start=0.5, evals=1, qat=True, bits=8,
 ))
 # The recipe that carried the codec lane in the original tac: dilated, hidden 64,

@@ -8,8 +8,10 @@ SegNet learns the renderer's five classes at scorer resolution (cross-entropy; 9
 from its YUV6 input (MSE on each motion component in units of its spread, so that rotation
 counts as much as speed), on many short stretches of drives, half of them with a small extra
 camera turn between the frames (`data.rotate_camera`), on crops of its input. Work in progress
-(issue 14): on 2 CPU cores PoseNet has not left the mean prediction within the 900–1500 steps
-tried (held-out R² ≈ 0), so these files are not yet tac's stand-ins.
+(issue 14): on 2 CPU cores PoseNet has not left the mean prediction within the 400–1500 steps
+tried (held-out R² ≈ 0, also with a 12 px extra turn), so tac ships the trained SegNet
+(tac/contest/standin/segnet.safetensors) and keeps a seeded PoseNet
+(`tac.contest.weights.make_seeded_posenet`); `--only segnet` remakes the shipped file.
 Some frames are mildly damaged (`data.degrade`), as real scorers learned from compressed
 footage; BatchNorm statistics are then re-measured on clean training frames. Metrics are
 measured on held-out drives from the written fp16 files, so they describe exactly what ships.
@@ -208,9 +210,13 @@ def main(argv: list[str] | None = None) -> int:
             args.pose_lr, args.pose_damage,
         )  # fmt: skip
     _log("measuring the written files on held-out drives…")
-    recipe["held_out"] = {"seg_pixel_accuracy": seg_accuracy(args.out / SEG_FILE),
-                          **pose_r2(args.out / POSE_FILE, recipe["posenet"])}  # fmt: skip
-    recipe["sha256"] = {f: sha256_file(args.out / f) for f in (SEG_FILE, POSE_FILE)}
+    written = [f for f in (SEG_FILE, POSE_FILE) if (args.out / f).is_file()]
+    recipe["held_out"] = {}
+    if SEG_FILE in written:
+        recipe["held_out"]["seg_pixel_accuracy"] = seg_accuracy(args.out / SEG_FILE)
+    if POSE_FILE in written and "motion_std" in recipe.get("posenet", {}):
+        recipe["held_out"] |= pose_r2(args.out / POSE_FILE, recipe["posenet"])
+    recipe["sha256"] = {f: sha256_file(args.out / f) for f in written}
     atomic.write_bytes(recipe_path, (json.dumps(recipe, indent=1) + "\n").encode())
     _log(json.dumps(recipe["held_out"]))
     return 0
