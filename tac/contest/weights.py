@@ -2,9 +2,9 @@
 
 Order: explicit paths → a challenge checkout (a checkout of the challenge repository, sha256
 checked against the spec) → the stand-in weights (SegNet trained on the synthetic world and
-shipped inside tac, see `tac.contest.standin`; PoseNet seeded). The library takes these as arguments only;
-`TAC_CHALLENGE_DIR` is read by the CLI where options are parsed. Nothing is ever downloaded.
-Every result carries `ScorerWeights.weights_id`.
+shipped inside tac, see `tac.contest.standin`; PoseNet seeded). The library takes these as
+arguments only; `TAC_CHALLENGE_DIR` is read by the CLI where options are parsed. Nothing is ever
+downloaded. Every result carries `ScorerWeights.weights_id`.
 """
 
 from __future__ import annotations
