@@ -1,7 +1,7 @@
 """How the shipped stand-in scorers were made: the official architectures, trained on the
 synthetic world's ground truth, written as fp16 safetensors with a recipe beside them.
 
-    python -m tac.contest.standin.train --out DIR [--only segnet|posenet]
+    python -m tac.contest.standin.train --out DIR [--only segnet|posenet] [--device cuda]
 
 SegNet learns the renderer's five classes at scorer resolution (cross-entropy; 900 steps,
 ≈ 40 min on 2 CPU cores, held-out pixel accuracy 99.4 %). PoseNet learns the pair's ego-motion
@@ -53,13 +53,15 @@ def _cosine(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
 
 
-def _fit(net, batches, steps: int, lr: float, loss_fn, what: str, log_every: int = 25) -> list:
+def _fit(
+    net, batches, steps: int, lr: float, loss_fn, what: str, device: str, log_every: int = 25
+) -> list:
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, steps, max(steps // 30, 1)))
     net.train()
     curve, start, running = [], time.monotonic(), None
     for step in range(steps):
-        x, y = batches(step)
+        x, y = (t.to(device) for t in batches(step))
         loss = loss_fn(net(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -79,7 +81,7 @@ def _fit(net, batches, steps: int, lr: float, loss_fn, what: str, log_every: int
 
 
 @torch.no_grad()
-def _recalibrate_batchnorm(net: torch.nn.Module, batches) -> None:
+def _recalibrate_batchnorm(net: torch.nn.Module, batches, device: str) -> None:
     """Running statistics as the cumulative mean over clean frames, matching the final weights."""
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for m in bns:
@@ -87,7 +89,7 @@ def _recalibrate_batchnorm(net: torch.nn.Module, batches) -> None:
         m.momentum = None
     net.train()
     for x in batches:
-        net(x)
+        net(x.to(device))
     for m in bns:
         m.momentum = 0.1 if m.eps != 0.001 else 0.01  # back to the architectures' own momenta
     net.eval()
@@ -95,19 +97,21 @@ def _recalibrate_batchnorm(net: torch.nn.Module, batches) -> None:
 
 def _write(net: torch.nn.Module, path: Path, meta: dict) -> None:
     state = {
-        k: (v.half() if v.is_floating_point() else v).detach().contiguous()
+        k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in net.state_dict().items()
     }
     atomic.write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
 
 
-def train_segnet(out: Path, steps: int, batch: int, per_drive: int, seed: int) -> dict:
+def train_segnet(
+    out: Path, steps: int, batch: int, per_drive: int, seed: int, device: str = "cpu"
+) -> dict:
     seeds = data.SEG_TRAIN_SEEDS
     _log(f"rendering {len(seeds) * per_drive} labelled training frames…")
     frames = data.render_frames(data.sample_times(seeds, per_drive, seed))
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = SegNet()
+    net = SegNet().to(device)
 
     def batches(step: int):
         idx = torch.randint(len(frames.rgb), (batch,), generator=gen)
@@ -117,8 +121,8 @@ def train_segnet(out: Path, steps: int, batch: int, per_drive: int, seed: int) -
         return x, y
 
     start = time.monotonic()
-    curve = _fit(net, batches, steps, 1e-3, F.cross_entropy, "segnet")
-    _recalibrate_batchnorm(net, frames.rgb[: 8 * 4].float().split(4))
+    curve = _fit(net, batches, steps, 1e-3, F.cross_entropy, "segnet", device)
+    _recalibrate_batchnorm(net, frames.rgb[: 8 * 4].float().split(4), device)
     _write(net, out / SEG_FILE, {"tac": "stand-in", "net": "segnet"})
     return {"drives": [seeds.start, seeds.stop], "steps": steps, "batch": batch,
             "frames": len(frames.rgb), "lr": 1e-3,
@@ -130,7 +134,14 @@ POSE_CROP = (96, 128)  # PoseNet trains on crops of its (192, 256) input; it end
 
 
 def train_posenet(
-    out: Path, steps: int, batch: int, per_drive: int, seed: int, lr: float, damage: float
+    out: Path,
+    steps: int,
+    batch: int,
+    per_drive: int,
+    seed: int,
+    lr: float,
+    damage: float,
+    device: str = "cpu",
 ) -> dict:
     seeds = data.POSE_TRAIN_SEEDS
     _log(f"rendering {len(seeds) * per_drive} training pairs…")
@@ -143,7 +154,7 @@ def train_posenet(
     std = torch.where(var > 0, var.sqrt(), torch.ones_like(var))  # up and roll never move
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = PoseNet()
+    net = PoseNet().to(device)
 
     def batches(step: int):
         idx = torch.randint(len(pairs.rgb), (batch,), generator=gen)
@@ -162,11 +173,11 @@ def train_posenet(
         return F.mse_loss(out[:, : C.POSE_DISTORTION_OUTPUTS], y)
 
     start = time.monotonic()
-    curve = _fit(net, batches, steps, lr, loss_fn, "posenet")
+    curve = _fit(net, batches, steps, lr, loss_fn, "posenet", device)
     clean = [
         data.pose_input(pairs.rgb[i : i + 8].float()) for i in range(0, min(64, len(pairs.rgb)), 8)
     ]
-    _recalibrate_batchnorm(net, clean)
+    _recalibrate_batchnorm(net, clean, device)
     _write(net, out / POSE_FILE, {"tac": "stand-in", "net": "posenet"})
     return {"drives": [seeds.start, seeds.stop], "steps": steps, "batch": batch,
             "pairs": len(pairs.rgb), "lr": lr, "damaged": damage,
@@ -193,21 +204,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        help="where to train (cuda on a GPU host); batches are made on the CPU",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     recipe_path = args.out / RECIPE_FILE
     recipe = json.loads(recipe_path.read_text()) if recipe_path.is_file() else {}
-    recipe.update({"seed": args.seed, "torch": torch.__version__, "threads": args.threads,
+    recipe.update({"seed": args.seed, "torch": torch.__version__, "threads": args.threads, "device": args.device,
                    "held_out_seeds": [data.HELD_OUT_SEEDS.start, data.HELD_OUT_SEEDS.stop]})  # fmt: skip
     if args.only in (None, "segnet"):
         recipe["segnet"] = train_segnet(
-            args.out, args.seg_steps, args.seg_batch, args.seg_frames_per_drive, args.seed
-        )
+            args.out, args.seg_steps, args.seg_batch, args.seg_frames_per_drive, args.seed,
+            args.device,
+        )  # fmt: skip
     if args.only in (None, "posenet"):
         recipe["posenet"] = train_posenet(
             args.out, args.pose_steps, args.pose_batch, args.pose_pairs_per_drive, args.seed,
-            args.pose_lr, args.pose_damage,
+            args.pose_lr, args.pose_damage, args.device,
         )  # fmt: skip
     _log("measuring the written files on held-out drives…")
     written = [f for f in (SEG_FILE, POSE_FILE) if (args.out / f).is_file()]
