@@ -37,13 +37,15 @@ def test_the_recipe_says_how_each_stand_in_was_made():
 
 
 @pytest.fixture(scope="module")
-def sweep(demo, scorer, tmp_path_factory):
-    """Both terms of the demo clip under baseline_fast and under more and less damage."""
+def sweep(scorer, tmp_path_factory):
+    """Both terms on the demo clip's first 16 frames under baseline_fast, more and less damage."""
     from tac.contest.evaluate import evaluate_submission
+    from tac.contest.originals import demo_originals
     from tac.lanes import get_lane
     from tac.submission.build import build_submission
 
     work = tmp_path_factory.mktemp("sweep")
+    demo = demo_originals(frames=16)
     settings = {"baseline": BASELINE_FAST}
     settings |= {f"scale {s}": BASELINE_FAST.model_copy(update={"scale": s}) for s in (0.75, 0.5, 0.25)}  # fmt: skip
     settings |= {f"crf {c}": BASELINE_FAST.model_copy(update={"crf": c}) for c in (20, 40)}
