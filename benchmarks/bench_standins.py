@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import save_file
 
 from tac.contest.evaluate import evaluate_submission
-from tac.contest.networks import PoseNet, SegNet
+from tac.contest.networks import PoseNet, SegNet, calibrate_batchnorm
 from tac.contest.originals import demo_originals
 from tac.contest.scorer import Scorer
 from tac.contest.standin import metrics
@@ -44,20 +44,6 @@ CRFS = (20, 30, 40)
 OLD_SCENE_OFFSET = 1000  # a different drive than the demo clip's
 OLD_NOISE = 60.0  # grey levels of seeded noise on the calibration frames
 OLD_SEG_LOGIT_STD = 8.0
-
-
-def _calibrate_batchnorm(net: torch.nn.Module, batch: torch.Tensor) -> None:
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    net.train()
-    for chunk in batch.split(4):
-        net(chunk)
-    for m, momentum in zip(bns, saved, strict=True):
-        m.momentum = momentum
-    net.eval()
 
 
 @torch.no_grad()
@@ -79,8 +65,8 @@ def old_standins(folder: Path, seed: int = 0) -> ScorerWeights:
     frames = frames.permute(0, 3, 1, 2).float()
     frames = (frames + torch.randn(frames.shape, generator=gen) * OLD_NOISE).clamp(0, 255)
     small = resize_for_scorers(frames)
-    _calibrate_batchnorm(posenet, rgb_to_yuv6(small).reshape(len(times), 12, 192, 256))
-    _calibrate_batchnorm(segnet, small[1::2])
+    calibrate_batchnorm(posenet, rgb_to_yuv6(small).reshape(len(times), 12, 192, 256).split(4))
+    calibrate_batchnorm(segnet, small[1::2].split(4))
     head = segnet.segmentation_head[0]
     gain = OLD_SEG_LOGIT_STD / float(segnet(small[1::2]).std())
     head.weight.mul_(gain)

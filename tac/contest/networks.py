@@ -120,3 +120,24 @@ def SegNet() -> nn.Module:
     return smp.Unet(
         "tu-efficientnet_b2", classes=C.SEG_CLASSES, activation=None, encoder_weights=None
     )
+
+
+@torch.no_grad()
+def calibrate_batchnorm(net: nn.Module, batches, device: str = "cpu") -> nn.Module:
+    """Re-measure every BatchNorm's running statistics as the cumulative mean over `batches`.
+
+    Used for the stand-ins: a random network's default statistics make it constant or chaotic,
+    and a trained one's should match its final weights. Momenta are restored; returns the net
+    in eval mode.
+    """
+    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average
+    net.train()
+    for x in batches:
+        net(x.to(device))
+    for m, momentum in zip(bns, saved, strict=True):
+        m.momentum = momentum
+    return net.eval()

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save
 
 from tac import atomic
 from tac.contest import constants as C
-from tac.contest.networks import PoseNet, SegNet
+from tac.contest.networks import PoseNet, SegNet, calibrate_batchnorm
 from tac.errors import TacError
 from tac.hashing import sha256_file
 from tac.paths import cache_dir
@@ -221,15 +221,4 @@ def make_seeded_posenet(seed: int) -> PoseNet:
     frames = (frames + torch.randn(frames.shape, generator=gen) * CALIBRATION_NOISE).clamp(0, 255)
     small = resize_for_scorers(frames)  # (16, 3, 384, 512): pairs (0,1), (2,3), ...
     pairs = rgb_to_yuv6(small).reshape(len(times), 12, 192, 256)
-    bns = [m for m in posenet.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    with torch.no_grad():
-        for m in bns:
-            m.reset_running_stats()
-            m.momentum = None  # a cumulative average over the calibration batches
-        posenet.train()
-        for chunk in pairs.split(4):
-            posenet(chunk)
-    for m, momentum in zip(bns, saved, strict=True):
-        m.momentum = momentum
-    return posenet.eval()
+    return calibrate_batchnorm(posenet, pairs.split(4))

@@ -34,7 +34,7 @@ from safetensors.torch import save
 
 from tac import atomic
 from tac.contest import constants as C
-from tac.contest.networks import PoseNet, SegNet
+from tac.contest.networks import PoseNet, SegNet, calibrate_batchnorm
 from tac.contest.standin import data
 from tac.contest.standin.metrics import pose_r2, seg_accuracy
 from tac.hashing import sha256_file
@@ -80,21 +80,6 @@ def _fit(
     return curve
 
 
-@torch.no_grad()
-def _recalibrate_batchnorm(net: torch.nn.Module, batches, device: str) -> None:
-    """Running statistics as the cumulative mean over clean frames, matching the final weights."""
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    net.train()
-    for x in batches:
-        net(x.to(device))
-    for m in bns:
-        m.momentum = 0.1 if m.eps != 0.001 else 0.01  # back to the architectures' own momenta
-    net.eval()
-
-
 def _write(net: torch.nn.Module, path: Path, meta: dict) -> None:
     state = {
         k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous()
@@ -122,7 +107,7 @@ def train_segnet(
 
     start = time.monotonic()
     curve = _fit(net, batches, steps, 1e-3, F.cross_entropy, "segnet", device)
-    _recalibrate_batchnorm(net, frames.rgb[: 8 * 4].float().split(4), device)
+    calibrate_batchnorm(net, frames.rgb[: 8 * 4].float().split(4), device)  # clean frames
     _write(net, out / SEG_FILE, {"tac": "stand-in", "net": "segnet"})
     return {"drives": [seeds.start, seeds.stop], "steps": steps, "batch": batch,
             "frames": len(frames.rgb), "lr": 1e-3,
@@ -177,7 +162,7 @@ def train_posenet(
     clean = [
         data.pose_input(pairs.rgb[i : i + 8].float()) for i in range(0, min(64, len(pairs.rgb)), 8)
     ]
-    _recalibrate_batchnorm(net, clean, device)
+    calibrate_batchnorm(net, clean, device)
     _write(net, out / POSE_FILE, {"tac": "stand-in", "net": "posenet"})
     return {"drives": [seeds.start, seeds.stop], "steps": steps, "batch": batch,
             "pairs": len(pairs.rgb), "lr": lr, "damaged": damage,
