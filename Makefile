@@ -22,7 +22,7 @@ demo: $(STAMP)
 		--min-anchors 6 --coverage 0.8 --local-concurrency 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 bench: $(STAMP)
 	set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
