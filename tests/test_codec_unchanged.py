@@ -1,8 +1,15 @@
 """The codec lane behaves exactly as before lanes became plug-ins (fixtures from b6f90e8).
 
-Recomputed here with today's code: full rankings of three candidate sets (every row's id, rank
-key, refusal code, band, byte, inflate-time and cost values, bit for bit), the exploration
-picks, and five built submissions on the demo clip (archive sha256 and exact eval numbers).
+Recomputed here with today's code: full rankings of three candidate sets (every row's id and
+refusal code in order; the first 30 rows' rank key, band, byte, inflate-time and cost values),
+the exploration picks, and five built submissions on the demo clip (archive sha256 and exact
+eval numbers).
+
+What is exact is compared exactly: ids, order, refusal codes, archive bytes and hashes. Float
+values are compared to a tolerance, because the same code on another CPU sums in another order:
+numpy's BLAS kernels moved the rankings in the 14th digit, and torch's CPU kernels the stand-in
+PoseNet's distortion in the 6th (CI on a machine other than the recorder's saw both). The full
+rows did match the recorder's hash bit for bit on the machine that added `order_sha256`.
 """
 
 import hashlib
@@ -30,6 +37,27 @@ def anchors():
     return world.anchors(params, rng_seed=1) + [world.lossless_anchor()]
 
 
+RANKING_REL = 1e-9  # 14th-digit noise from BLAS, with room; a real change moves far more
+POSE_REL = 1e-4  # torch CPU kernels: 5e-6 seen between machines, 1.3e-5 between ISA levels
+SEG_ABS = 1e-5  # ≈ 16 of the 8-frame clip's 1.57 M scorer pixels
+
+
+def same_rows(got, want, rel) -> bool:
+    """Rows equal: id and refusal code exactly, the float values to `rel`."""
+
+    def exact(rows):
+        return [(row[0], row[2]) for row in rows]
+
+    def values(rows):
+        return np.array([[float(v) for i, v in enumerate(row) if i not in (0, 2)] for row in rows])
+
+    return exact(got) == exact(want) and np.allclose(values(got), values(want), rtol=rel, atol=0)
+
+
+def order(got) -> str:
+    return hashlib.sha256(json.dumps([[row[0], row[2]] for row in got]).encode()).hexdigest()
+
+
 def rows(r):
     f = lambda a, i: repr(float(a[i]))  # noqa: E731
     v, b = r.values, r.bands
@@ -40,7 +68,7 @@ def rows(r):
     ]  # fmt: skip
 
 
-def test_rankings_are_bit_identical():
+def test_rankings_are_unchanged():
     before = json.loads((BEFORE / "ranking.json").read_text())
     a = anchors()
     assert [x.id for x in a] == before["anchor_ids"]
@@ -54,16 +82,17 @@ def test_rankings_are_bit_identical():
     }
     for name, r in runs.items():
         got = rows(r)
-        assert got[:30] == before[name]["top"], name
-        assert hashlib.sha256(json.dumps(got).encode()).hexdigest() == before[name]["sha256"], name
+        assert order(got) == before[name]["order_sha256"], name
+        assert same_rows(got[:30], before[name]["top"], RANKING_REL), name
         shown = [{k: v for k, v in row.items() if k != "lane"} for row in r.digest(best=10, per_refusal=2)]  # fmt: skip
-        assert shown == before[name]["digest"], name
+        want = [dict(row, band=pytest.approx(row["band"], rel=RANKING_REL)) for row in before[name]["digest"]]  # fmt: skip
+        assert shown == want, name
     g = generate("grid")
     assert [g.id(int(i)) for i in spread(g, 6)] == before["spread"]
 
 
 @pytest.mark.slow
-def test_built_submissions_and_their_scores_are_identical(scorer, tmp_path):
+def test_built_submissions_and_their_scores_are_unchanged(scorer, tmp_path):
     from tac.contest.evaluate import evaluate_submission
     from tac.contest.originals import demo_originals
     from tac.hashing import sha256_file
@@ -101,9 +130,11 @@ def test_built_submissions_and_their_scores_are_identical(scorer, tmp_path):
         sub = build_submission(get_lane("codec"), CodecParams(**want["params"]), demo, tmp_path / name, trained=ckpt)  # fmt: skip
         assert sha256_file(sub / "archive.zip") == want["archive_sha256"], name
         r = evaluate_submission(sub, demo, scorer, out_dir=tmp_path / f"{name}-eval")
-        # the stand-ins' id hashes their file, which differs in its last bits from one draw to the
-        # next (BatchNorm statistics summed in thread order); the scores they give do not
+        # the stand-ins' id hashes their file, whose last bits differ from one machine to the next
+        # (BatchNorm statistics summed in another order): the scores move in the 6th digit
         assert r.weights.startswith("stand-in:0:")
-        got = {"archive_bytes": r.archive_bytes, "score": repr(r.score), "seg": repr(r.seg), "pose": repr(r.pose), "rate": repr(r.rate)}  # fmt: skip
-        assert got == {k: want[k] for k in got}, name
+        assert (r.archive_bytes, repr(r.rate)) == (want["archive_bytes"], want["rate"]), name
+        assert r.seg == pytest.approx(float(want["seg"]), abs=SEG_ABS), name
+        assert r.pose == pytest.approx(float(want["pose"]), rel=POSE_REL), name
+        assert r.score == pytest.approx(float(want["score"]), rel=POSE_REL), name
     assert np.isfinite(float(before["hevc"]["score"]))
