@@ -29,8 +29,10 @@ def get_lane(name: str) -> Lane:
 
 
 from tac.lanes.codec import CodecLane  # noqa: E402  (built-ins register below the helpers)
+from tac.lanes.nerv import NervLane  # noqa: E402
 
 register_lane(CodecLane)
+register_lane(NervLane)
 
 __all__ = [
     "LANES",
@@ -39,6 +41,7 @@ __all__ = [
     "Lane",
     "LaneOptions",
     "LaneTable",
+    "NervLane",
     "Trained",
     "get_lane",
     "register_lane",

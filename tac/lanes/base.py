@@ -27,6 +27,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from tac.errors import TacError
 from tac.records import LaneParams
 from tac.registry import Registry
 
@@ -164,6 +165,19 @@ class Lane(ABC):
     def inflate_files(self) -> dict[str, bytes]:
         """{path in the submission: content}: inflate.sh, inflate.py and the runtime modules
         they import, copied verbatim from tac so the contest machine runs what tac evaluated."""
+
+    def train_by_hand(
+        self, profile: str, options: dict, originals, scorer, out: Path, **kw
+    ) -> dict:
+        """`tac lossy train --lane NAME`: the lane's train step outside a job, with its own
+        settings from `options` (`--option KEY=VALUE`); returns what to print ({"checkpoint",
+        "summary"}). `kw`: device, log, init_from, max_steps."""
+        raise TacError(f"the {self.name} lane has no training of its own to run by hand")
+
+    def settings_from_trained(self, path: Path) -> BaseModel:
+        """The settings behind what this lane's train step wrote at `path`, for lanes whose
+        submission is the trained artefact itself (`tac submission build --lane L --checkpoint`)."""
+        raise TacError(f"the {self.name} lane builds submissions from its settings, not from a checkpoint")  # fmt: skip
 
     def params_from_manifest(self, manifest: dict) -> LaneParams:
         """The searched setting behind a submission this lane built (`tac search anchor`)."""

@@ -8,10 +8,13 @@
 Why all of them: general-purpose coders find repeats and structure that an order-0 model
 cannot, while range coding with the tensor's own histogram gets within a few bytes of its
 order-0 entropy (≈ 0.5 % under brotli on int8 weights); tiny tensors are cheapest stored. The
-stream names its coder, so a decoder needs only the library of the coder that won (lzma is in
-the standard library). Encoding is deterministic: the same symbols give the same bytes.
+stream names its coder, so a decoder needs only the library of the coder that won. Encoding is
+deterministic: the same symbols give the same bytes.
 
-Imports nothing from tac, so submissions can carry this file verbatim next to their inflate.
+This module holds the framing and the coders the official machine can decode (`PORTABLE`:
+store, lzma from the standard library, brotli); zstd and range coding need libraries it lacks
+and live in `entropy_more`, loaded when a stream or a caller asks for them. Submissions carry
+this file verbatim (it imports nothing from tac) and code with `PORTABLE` only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import struct
 
 import numpy as np
 
-CODERS = ("store", "lzma", "brotli", "zstd", "range")
+CODERS = ("store", "lzma", "brotli", "zstd", "range")  # a stream's first byte: index here
+PORTABLE = ("store", "lzma", "brotli")  # decodable with what the official machine has
 _HEADER = struct.Struct("<BBI")
 _LZMA = {"format": lzma.FORMAT_RAW, "filters": [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]}  # fmt: skip
 BROTLI_QUALITY, ZSTD_LEVEL = 11, 22
@@ -43,123 +47,65 @@ def _dtype(width: int) -> np.dtype:
     return np.dtype("<i1" if width == 1 else "<i2")
 
 
-# --- LEB128 varints for the range coder's histogram ----------------------------------------
-
-
-def _varints(values: np.ndarray) -> bytes:
-    out = bytearray()
-    for v in values.tolist():
-        while True:
-            byte, v = v & 0x7F, v >> 7
-            out.append(byte | (0x80 if v else 0))
-            if not v:
-                break
-    return bytes(out)
-
-
-def _read_varints(data: bytes, pos: int, n: int) -> tuple[list[int], int]:
-    values = []
-    for _ in range(n):
-        value = shift = 0
-        while True:
-            if pos >= len(data) or shift > 35:
-                raise EntropyError("range stream: histogram is truncated")
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        values.append(value)
-    return values, pos
-
-
-def _zigzag(v: int) -> int:
-    return 2 * v if v >= 0 else -2 * v - 1
-
-
-def _unzigzag(z: int) -> int:
-    return z // 2 if z % 2 == 0 else -(z + 1) // 2
-
-
-def _model(counts: np.ndarray):
-    import constriction
-
-    # float64 probabilities from integer counts: the same on both sides, bit for bit
-    return constriction.stream.model.Categorical(counts / counts.sum(), perfect=False)
-
-
-def _range_encode(symbols: np.ndarray) -> bytes:
-    import constriction
-
-    lo = int(symbols.min())
-    shifted = (symbols.astype(np.int64) - lo).astype(np.int32)
-    counts = np.bincount(shifted)
-    head = _varints(np.array([_zigzag(lo), len(counts)])) + _varints(counts)
-    if len(counts) == 1:  # one distinct symbol: the histogram says it all
-        return head
-    encoder = constriction.stream.queue.RangeEncoder()
-    encoder.encode(shifted, _model(counts))
-    return head + encoder.get_compressed().astype("<u4").tobytes()
-
-
-def _range_decode(payload: bytes, n: int) -> np.ndarray:
-    import constriction
-
-    (zlo, span), pos = _read_varints(payload, 0, 2)
-    if not 0 < span <= 65536:
-        raise EntropyError(f"range stream: alphabet of {span} symbols")
-    counts, pos = _read_varints(payload, pos, span)
-    counts = np.array(counts, dtype=np.float64)
-    if counts.sum() != n or (len(payload) - pos) % 4:
-        raise EntropyError("range stream: histogram does not match the symbol count")
-    if span == 1:
-        return np.full(n, _unzigzag(zlo), dtype=np.int64)
-    words = np.frombuffer(payload[pos:], dtype="<u4").astype(np.uint32)
-    decoded = constriction.stream.queue.RangeDecoder(words).decode(_model(counts), n)
-    return decoded.astype(np.int64) + _unzigzag(zlo)
-
-
 # --- the coders ------------------------------------------------------------------------------
+# name → (encode(symbols, raw little-endian bytes) → payload, decode(payload, n, width) → raw
+# bytes or int64 symbols); `entropy_more` registers the rest
+
+
+def _raw_decoder(fn):
+    def decode(payload: bytes, n: int, width: int):
+        return fn(payload, n * width)
+
+    return decode
+
+
+def _brotli_encode(symbols, raw: bytes) -> bytes:
+    import brotli
+
+    return brotli.compress(raw, quality=BROTLI_QUALITY)
+
+
+def _brotli_decode(payload: bytes, size: int) -> bytes:
+    import brotli
+
+    return brotli.decompress(payload)
+
+
+_CODERS: dict = {
+    "store": (lambda symbols, raw: raw, _raw_decoder(lambda payload, size: payload)),
+    "lzma": (lambda symbols, raw: lzma.compress(raw, **_LZMA), _raw_decoder(lambda payload, size: lzma.decompress(payload, **_LZMA))),
+    "brotli": (_brotli_encode, _raw_decoder(_brotli_decode)),
+}  # fmt: skip
+
+
+def register_coder(name: str, encode, decode) -> None:
+    if name not in CODERS:
+        raise ValueError(f"coder {name!r} has no stream id; known: {', '.join(CODERS)}")
+    _CODERS[name] = (encode, decode)
+
+
+def _coder(name: str):
+    if name not in CODERS:
+        raise ValueError(f"unknown coder {name!r}; known: {', '.join(CODERS)}")
+    if name not in _CODERS:
+        try:
+            from . import entropy_more  # noqa: F401  (registers zstd and range)
+        except ImportError as exc:
+            raise EntropyError(f"{name} streams need tac.quant.entropy_more ({exc})") from None
+    return _CODERS[name]
 
 
 def _encode_with(coder: str, symbols: np.ndarray, width: int) -> bytes:
-    raw = symbols.astype(_dtype(width)).tobytes()
-    if coder == "store":
-        return raw
-    if coder == "lzma":
-        return lzma.compress(raw, **_LZMA)
-    if coder == "brotli":
-        import brotli
-
-        return brotli.compress(raw, quality=BROTLI_QUALITY)
-    if coder == "zstd":
-        import zstandard
-
-        return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw)
-    if coder == "range":
-        return _range_encode(symbols) if symbols.size else b""
-    raise ValueError(f"unknown coder {coder!r}; known: {', '.join(CODERS)}")
+    return _coder(coder)[0](symbols, symbols.astype(_dtype(width)).tobytes())
 
 
 def _decode_with(coder: str, payload: bytes, n: int, width: int) -> np.ndarray:
-    if coder == "range":
-        return _range_decode(payload, n) if n else np.zeros(0, np.int64)
-    if coder == "store":
-        raw = payload
-    elif coder == "lzma":
-        raw = lzma.decompress(payload, **_LZMA)
-    elif coder == "brotli":
-        import brotli
-
-        raw = brotli.decompress(payload)
-    else:
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=n * width)
-    if len(raw) != n * width:
-        raise EntropyError(f"{coder} stream: {len(raw)} bytes where {n * width} were expected")
-    return np.frombuffer(raw, dtype=_dtype(width)).astype(np.int64)
+    out = _coder(coder)[1](payload, n, width)
+    if isinstance(out, np.ndarray):
+        return out
+    if len(out) != n * width:
+        raise EntropyError(f"{coder} stream: {len(out)} bytes where {n * width} were expected")
+    return np.frombuffer(out, dtype=_dtype(width)).astype(np.int64)
 
 
 def encode_all(symbols: np.ndarray, coders: tuple[str, ...] = CODERS) -> dict[str, bytes]:

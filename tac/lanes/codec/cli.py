@@ -29,8 +29,20 @@ def codec_params(**kw) -> CodecParams:
 def build(
     out: Annotated[Path, typer.Option("--out", help="The submission directory to write.")],
     lane: Annotated[
-        str, typer.Option(help="Compression lane: these flags are the codec lane's.", hidden=True)
+        str,
+        typer.Option(
+            help="codec (the flags below), or a lane whose submission is a trained checkpoint "
+            "(nerv: with --checkpoint)."
+        ),
     ] = "codec",
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="For --lane nerv: the checkpoint `tac lossy train --lane nerv` wrote; its "
+            "representation is packed into the archive.",
+        ),
+    ] = None,
     codec: Annotated[
         str, typer.Option(help="hevc (libx265), av1 (libsvtav1) or h264 (libx264).")
     ] = "hevc",
@@ -72,7 +84,10 @@ def build(
     from tac.submission.build import build_submission
 
     if lane != "codec":
-        raise TacError(f"--lane {lane}: `tac submission build` takes the codec lane's settings; other lanes build their submissions in their jobs")  # fmt: skip
+        _build_from_checkpoint(lane, checkpoint, out, resolve_originals(originals, video_names, challenge_dir))  # fmt: skip
+        return
+    if checkpoint is not None:
+        raise TacError("--checkpoint: the codec lane ships a post-filter with --filter")
     if preset is None:
         preset = "8" if codec == "av1" else "medium"
     params = codec_params(
@@ -100,5 +115,22 @@ def build(
     shipped = f" + filter {filter_checkpoint.name}" if filter_checkpoint else ""
     console.print(
         f"built {sub} ({params.short()}{shipped}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
+        highlight=False,
+    )
+
+
+def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs) -> None:
+    from tac.lanes import Trained, get_lane
+    from tac.submission.build import build_submission
+
+    if checkpoint is None:
+        raise TacError(f"--lane {lane}: name the trained representation with --checkpoint")
+    target = get_lane(lane)
+    settings = target.settings_from_trained(checkpoint)
+    log = lambda m: err.print(f"[dim]{escape(m)}[/]")  # noqa: E731
+    sub = build_submission(target, settings, origs, out, log=log, trained=Trained(checkpoint, lane))  # fmt: skip
+    size = (sub / "archive.zip").stat().st_size
+    console.print(
+        f"built {sub} ({target.label(settings)} from {checkpoint}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
         highlight=False,
     )

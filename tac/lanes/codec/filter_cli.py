@@ -1,5 +1,6 @@
 """`tac lossy train` and `tac lossy eval`: the codec lane's post-filters, trained through the frozen
-scorers (the lane's train step, run by hand)."""
+scorers (the lane's train step, run by hand). `train --lane L` runs another lane's own training
+through the lane contract (`Lane.train_by_hand`)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,42 @@ from tac.cli_options import (
 )
 
 app = typer.Typer(
-    help="Task-aware post-filters for the codec lane: train and evaluate.", no_args_is_help=True
+    help="Training through the frozen scorers: the codec lane's post-filters (train, eval), and "
+    "lanes with training of their own (train --lane nerv).",
+    no_args_is_help=True,
 )
 
 
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
-    profile: Annotated[str, typer.Option(help="smoke, proven_baseline or compact_int4.")] = "smoke",
+    profile: Annotated[
+        str,
+        typer.Option(help="codec: smoke, proven_baseline or compact_int4; nerv: smoke or contest."),
+    ] = "smoke",
+    lane: Annotated[
+        str,
+        typer.Option(
+            help="codec (a post-filter for a codec setting) or another lane with training of its "
+            "own (nerv: the whole video as a small decoder + latents)."
+        ),
+    ] = "codec",
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="KEY=VALUE setting of a non-codec lane (nerv: latent_dim, width, bits, "
+            "rate_weight, steps). Repeatable.",
+        ),
+    ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from",
+            help="Warm start (non-codec lanes): a checkpoint of the same lane and shape to "
+            "resume or fine-tune, e.g. with another --option rate_weight or bits.",
+        ),
+    ] = None,
     data: Data = None,
     challenge_dir: ChallengeDir = None,
     allow_mixed: AllowMixed = False,
@@ -61,13 +90,17 @@ def train_cmd(
         bool, typer.Option(help="Continue a stopped run with the same --out and --tag.")
     ] = False,
 ) -> None:
-    """Encode with the codec lane, train a filter through the scorers, write a checkpoint."""
+    """Train through the frozen scorers and write a checkpoint: the codec lane's post-filter
+    (encode, then train a filter on the decoded frames), or another lane's own training (--lane)."""
     from tac.contest.originals import resolve_originals
     from tac.lanes.codec.cli import codec_params
     from tac.lanes.codec.filter_training import load_precomputed, prepare_frames, train
     from tac.train.profiles import profile_config
 
     data, challenge_dir = data_choice(ctx, data, challenge_dir, allow_mixed)
+    if lane != "codec":
+        _train_other_lane(lane, profile, option or [], init_from, out, max_steps, device, data, challenge_dir)  # fmt: skip
+        return
     config = profile_config(
         profile, tag=tag or profile, out_dir=str(out), max_steps=max_steps, max_wall_s=max_wall_s
     )
@@ -102,6 +135,32 @@ def train_cmd(
         f"100·seg + √(10·pose): {s.before:.4f} → {s.after:.4f} (quantized int{config.bits}, {s.steps} steps, {s.wall_s:.0f} s)\n"
         f"score with bytes:    {s.score_before:.4f} → {s.score_after:.4f} (filter adds {s.filter_bytes:,} bytes)\n"
         f"checkpoint: {s.checkpoint}  (weights {scorer.weights.weights_id}, axis cpu, exact metric over all samples)",
+        highlight=False,
+    )
+
+
+def _train_other_lane(lane, profile, options, init_from, out, max_steps, device, data, challenge_dir) -> None:  # fmt: skip
+    from tac.contest.originals import resolve_originals
+    from tac.errors import TacError
+    from tac.lanes import get_lane
+
+    settings = {}
+    for item in options:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise TacError(f"--option {item}: expected KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    target = get_lane(lane)
+    origs = resolve_originals(challenge_dir=challenge_dir if data == "challenge" else None)
+    scorer = scorer_on(device, challenge_dir)
+    err.print(f"[dim]training the {lane} lane ({profile}) on {escape(origs.describe())} with {scorer.weights.describe()}[/]")  # fmt: skip
+    done = target.train_by_hand(
+        profile, settings, origs, scorer, out, device=device, init_from=init_from,
+        max_steps=max_steps, log=lambda m: err.print(f"[dim]{escape(m)}[/]"),
+    )  # fmt: skip
+    console.print(
+        f"{done['summary']}\ncheckpoint: {done['checkpoint']}  (weights {scorer.weights.weights_id}, axis cpu, "
+        "exact archive round trip over all samples)",
         highlight=False,
     )
 

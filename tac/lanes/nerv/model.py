@@ -12,21 +12,24 @@ whole video is the decoder's weights plus 600 latents; sin activations let a sma
 fine periodic detail; the skip keeps deep stacks trainable. Widths, latent size, grid and output
 size are all configuration, so the search can trade bytes against distortion.
 
-Imports torch only (and pydantic for the configuration), so submissions can carry this file.
+Imports torch and the standard library only: submissions carry this file verbatim (the
+contest machine has torch and numpy, not tac or pydantic).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, model_validator
 
 
-class NervConfig(BaseModel):
+@dataclass(frozen=True)
+class NervConfig:
     """The decoder's shape. Defaults: the contest's scorer size, about #95's widths."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pairs: int = 600
     latent_dim: int = 28
@@ -35,10 +38,15 @@ class NervConfig(BaseModel):
     refine: int = 2  # dilated refinement convs (0: none)
     out_size: tuple[int, int] = (384, 512)
 
-    @model_validator(mode="after")
-    def _check(self) -> NervConfig:
+    def __post_init__(self) -> None:
+        for name in ("grid", "channels", "out_size"):  # JSON gives lists
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        if len(self.grid) != 2 or len(self.out_size) != 2:
+            raise ValueError("grid and out_size are (height, width)")
         if self.pairs < 1 or self.latent_dim < 1 or min(self.grid) < 1 or min(self.channels) < 1:
             raise ValueError("pairs, latent_dim, grid and channels must be positive")
+        if not 0 <= self.refine <= 2:
+            raise ValueError(f"refine is 0, 1 or 2 dilated convs, not {self.refine}")
         if len(self.channels) < 2:
             raise ValueError("channels: the stem's width and at least one up-stage's")
         if any(b > a for a, b in zip(self.channels, self.channels[1:], strict=False)):
@@ -50,7 +58,17 @@ class NervConfig(BaseModel):
                 f"grid {self.grid} with {len(self.channels) - 1} up-stages draws {drawn[0]}×"
                 f"{drawn[1]}, not out_size {self.out_size[0]}×{self.out_size[1]}"
             )
-        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NervConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"nerv config: unknown field {unknown[0]!r}")
+        return cls(**data)
 
 
 class _Up(nn.Module):

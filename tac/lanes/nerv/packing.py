@@ -8,7 +8,8 @@ Tensors come in the decoder's `state_dict` order, so their names and shapes foll
 config and cost no bytes. Weights are symmetric integers (8 bits: ±127, 4 bits: ±7) with a
 scale per output channel; latents are uint8 per dimension, optionally as differences between
 consecutive pairs (kept when smaller: trained latents drift slowly along the video). Every
-stream is the smallest of the coders in `tac.quant.entropy`.
+stream is the smallest of the coders in `tac.quant.entropy` (by default the ones the official
+machine can decode, `entropy.PORTABLE`).
 
 `quantized_state` is the single definition of what inflate rebuilds: training's quantized
 forward, the exact evaluator and the shipped inflate all use these tensors, bit for bit.
@@ -22,8 +23,8 @@ import struct
 import numpy as np
 import torch
 
-from tac.lanes.nerv.model import NervConfig, NervDecoder
-from tac.quant import entropy
+from ...quant import entropy
+from .model import NervConfig, NervDecoder
 
 MAGIC = b"NRV1"
 LATENT_LEVELS = 255
@@ -79,9 +80,9 @@ def _chunk(stream: bytes) -> bytes:
     return struct.pack("<I", len(stream)) + stream
 
 
-def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entropy.CODERS) -> bytes:  # fmt: skip
+def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entropy.PORTABLE) -> bytes:  # fmt: skip
     """The payload member. Deterministic: the same weights give the same bytes."""
-    config = decoder.config.model_dump_json().encode()
+    config = decoder.config.to_json().encode()
     parts = [MAGIC, struct.pack("<H", len(config)), config, struct.pack("<B", bits)]
     for t in decoder.state_dict().values():
         codes, scale = quantize_tensor(t, bits)
@@ -124,7 +125,7 @@ def unpack(blob: bytes) -> tuple[NervConfig, dict, torch.Tensor, int]:
     if r.take(4) != MAGIC:
         raise ValueError("not a nerv payload (bad magic)")
     (n,) = struct.unpack("<H", r.take(2))
-    config = NervConfig.model_validate(json.loads(r.take(n)))
+    config = NervConfig.from_dict(json.loads(r.take(n)))
     (bits,) = struct.unpack("<B", r.take(1))
     state = {}
     for name, like in NervDecoder(config).state_dict().items():
@@ -145,3 +146,11 @@ def unpack(blob: bytes) -> tuple[NervConfig, dict, torch.Tensor, int]:
     if r.pos != len(blob):
         raise ValueError(f"nerv payload: {len(blob) - r.pos} bytes after the latents")
     return config, state, dequantize_latents(codes, low, step), bits
+
+
+def load(blob: bytes) -> tuple[NervDecoder, torch.Tensor]:
+    """payload → (decoder at its shipped weights, latents): what inflate draws with."""
+    config, state, latents, _ = unpack(blob)
+    decoder = NervDecoder(config)
+    decoder.load_state_dict(state, strict=True)
+    return decoder.eval().requires_grad_(False), latents

@@ -1,0 +1,60 @@
+"""nerv checkpoints: the float representation (safetensors) + a JSON card, never pickled.
+
+    nerv.safetensors   latents and decoder weights, float32 (the EMA that scored best)
+    nerv.json          {"v", "lane": "nerv", "config", "train", "best", "video"}: the decoder's
+                       shape, how it was trained, the exact round trip's numbers for these
+                       weights, and the video they represent (name, frame count, bytes)
+
+Floats, not the payload: a warm start fine-tunes from them (another bit width, another rate
+weight), and packing them again gives the very payload that was scored (packing is
+deterministic). Not part of what submissions carry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from tac import atomic
+from tac.errors import TacError
+from tac.lanes.nerv.model import NervConfig, NervRepresentation
+
+
+def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, video: dict) -> Path:
+    state = {k: v.detach().contiguous().cpu() for k, v in rep.state_dict().items()}
+    atomic.write_bytes(path, save(state))
+    card = {
+        "v": 1,
+        "lane": "nerv",
+        "config": json.loads(rep.decoder.config.to_json()),
+        "train": train_config.model_dump(),
+        "best": asdict(best),
+        "video": video,
+    }
+    atomic.write_json(Path(path).with_suffix(".json"), card)
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[NervRepresentation, dict]:
+    """The representation (float, eval mode) and its card; one clear line if anything is off."""
+    path = Path(path)
+    card_path = path.with_suffix(".json")
+    if not path.is_file() or not card_path.is_file():
+        raise TacError(f"{path}: a nerv checkpoint needs both {path.name} and {card_path.name}")
+    try:
+        card = json.loads(card_path.read_text())
+        state = load_file(str(path))
+    except (json.JSONDecodeError, SafetensorError, OSError) as exc:
+        raise TacError(f"{path}: unreadable checkpoint ({exc})") from None
+    if not isinstance(card, dict) or card.get("lane") != "nerv":
+        raise TacError(f"{card_path}: not a nerv checkpoint card (lane {card.get('lane') if isinstance(card, dict) else None!r})")  # fmt: skip
+    try:
+        rep = NervRepresentation(NervConfig.from_dict(card["config"]))
+        rep.load_state_dict(state, strict=True)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise TacError(f"{path}: weights do not match the card's config ({str(exc).splitlines()[0][:120]})") from None  # fmt: skip
+    return rep.eval().requires_grad_(False), card

@@ -1,0 +1,42 @@
+"""What a nerv-lane submission carries beside its archive: the inflate entry point and `nervrt`,
+a verbatim copy of the tac modules that rebuild and draw the representation.
+
+`nervrt` mirrors tac's own layout (`nervrt/lanes/nerv/{model,packing,render}.py`,
+`nervrt/quant/entropy.py`), so the modules' relative imports resolve the same way in both:
+the contest machine runs the very source tac trained and scored with. The copied modules
+import only the standard library, numpy and torch (and a coder's library when a stream names
+brotli, zstd or range coding).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+PACKAGE = "nervrt"
+MEMBER = "nerv.bin"
+INFLATE_FILES = ("inflate.sh", "inflate.py")
+
+# (source inside tac, destination inside nervrt)
+_COPIED = (
+    ("lanes/nerv/model.py", "lanes/nerv/model.py"),
+    ("lanes/nerv/packing.py", "lanes/nerv/packing.py"),
+    ("lanes/nerv/render.py", "lanes/nerv/render.py"),
+    ("quant/entropy.py", "quant/entropy.py"),
+)
+# the packages' own __init__ files import the lane and training machinery: not copied
+_WRITTEN = {
+    "__init__.py": '"""tac\'s nerv runtime, copied by `tac submission build`."""\n',
+    "lanes/__init__.py": "",
+    "lanes/nerv/__init__.py": "",
+    "quant/__init__.py": "",
+}
+
+
+def inflate_files() -> dict[str, bytes]:
+    """{path inside the submission: content}: inflate.sh, inflate.py and `nervrt`."""
+    tac = resources.files("tac")
+    templates = resources.files("tac.lanes.nerv") / "inflate"
+    files = {name: (templates / name).read_bytes() for name in INFLATE_FILES}
+    files.update({f"{PACKAGE}/{dst}": (tac / src).read_bytes() for src, dst in _COPIED})
+    files.update({f"{PACKAGE}/{dst}": text.encode() for dst, text in _WRITTEN.items()})
+    return files

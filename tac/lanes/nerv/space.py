@@ -1,0 +1,147 @@
+"""The nerv lane as the search sees it: its params record, columns, features and costs.
+
+A setting is (latent size, width, bits, rate weight, steps). Width is the stem's channel count;
+the up-stages narrow from it in #95's proportions (`profiles.stage_channels`), so one number
+moves the decoder's parameter count — and with it the payload's bytes — along the family's
+line. The proxy fits ln bytes and ln distortion log-linearly in these features, one law for
+the lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from tac.lanes.base import Features, LaneOptions, LaneTable
+from tac.lanes.nerv.profiles import decoder_macs_per_pair
+from tac.records import LaneParams
+from tac.registry import Registry
+
+FEATURES = ("latent_dim", "width", "bits", "rate_weight", "steps")
+# per training step, one pair through decoder + both scorers at camera size, forward and back
+CPU_S_PER_PAIR_STEP = 0.7  # measured: 2 CPU cores, batch 2, smoke profile (0.7 steps/s)
+CPU_S_PER_MAC = 1.5e-10  # inflate, 4 CPU cores: the decoder's convolutions
+CPU_S_PER_UPSAMPLED_FRAME = 0.03  # inflate: bicubic to 874×1164, round, write
+
+
+class NervParams(LaneParams):
+    lane: Literal["nerv"] = "nerv"
+    latent_dim: int = Field(28, ge=1)
+    width: int = Field(36, ge=1)
+    bits: int = 8
+    rate_weight: float = Field(1.0, ge=0)
+    steps: int = Field(1000, ge=1)
+
+    def id(self) -> str:
+        return f"nerv-z{self.latent_dim:03d}-w{self.width:03d}-b{self.bits}-r{self.rate_weight:07.3f}-n{self.steps:06d}"  # fmt: skip
+
+    def short(self) -> str:
+        return f"nerv z{self.latent_dim} w{self.width} {self.bits}b λ{self.rate_weight:g} {self.steps}st"  # fmt: skip
+
+
+def _natural(j: int, value: float, group: int) -> str:
+    if j in (0, 1, 4):
+        return f"{np.exp(value):.0f}"
+    return f"{value:.0f} bits" if j == 2 else f"λ {value:g}"
+
+
+@dataclass
+class NervTable(LaneTable):
+    lane = "nerv"
+    group_names = ("nerv",)
+    invalid_reason = "a decoder shape, bit width or schedule the lane cannot train"
+
+    latent_dim: np.ndarray
+    width: np.ndarray
+    bits: np.ndarray
+    rate_milli: np.ndarray  # rate weight × 1000, as an integer column
+    steps: np.ndarray
+
+    @classmethod
+    def from_params(cls, params: Sequence[NervParams]) -> NervTable:
+        col = lambda f: np.array([f(p) for p in params], dtype=np.int64)  # noqa: E731
+        return cls(
+            col(lambda p: p.latent_dim), col(lambda p: p.width), col(lambda p: p.bits),
+            col(lambda p: round(p.rate_weight * 1000)), col(lambda p: p.steps),
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.width)
+
+    def take(self, rows: np.ndarray) -> NervTable:
+        return NervTable(self.latent_dim[rows], self.width[rows], self.bits[rows], self.rate_milli[rows], self.steps[rows])  # fmt: skip
+
+    def params(self, i: int) -> NervParams:
+        return NervParams(
+            latent_dim=int(self.latent_dim[i]), width=int(self.width[i]), bits=int(self.bits[i]),
+            rate_weight=int(self.rate_milli[i]) / 1000, steps=int(self.steps[i]),
+        )  # fmt: skip
+
+    def features(self) -> Features:
+        n = len(self)
+        safe = lambda a: np.log(np.maximum(a, 1).astype(float))  # noqa: E731
+        return Features(
+            x=np.stack(
+                [
+                    safe(self.latent_dim),
+                    safe(self.width),
+                    self.bits.astype(float),
+                    self.rate_milli / 1000.0,
+                    safe(self.steps),
+                ],
+                axis=1,
+            ),  # fmt: skip
+            names=FEATURES,
+            # a wider decoder, larger latents, more bits: less distortion, more bytes; a larger
+            # rate weight: fewer bytes, more distortion; more steps: either
+            monotone=(-1, -1, -1, 1, 0),
+            margin_abs=np.array([0.3, 0.3, 1.0, 0.5, 0.7]),
+            group=np.zeros(n, np.int64),
+            variant=np.zeros(n, np.int32),
+            width=np.zeros(n),
+            side_bytes=np.zeros(n),
+            natural=_natural,
+            variant_name=lambda k: "none",
+        )
+
+    def invalid(self) -> np.ndarray:
+        return (
+            (self.latent_dim < 1) | (self.latent_dim > 256) | (self.width < 4) | (self.width > 256)
+            | ~np.isin(self.bits, (4, 8)) | (self.rate_milli < 0) | (self.steps < 1)
+        )  # fmt: skip
+
+    def work_s(self, frames: int) -> np.ndarray:
+        """CPU seconds of training (an estimate; a GPU host divides it by its speed-up)."""
+        return self.steps * 8 * CPU_S_PER_PAIR_STEP * 1.0  # batch 8 pairs a step (contest)
+
+    def inflate_s(self, frames: int) -> np.ndarray:
+        macs = np.array([decoder_macs_per_pair(int(z), int(w)) for z, w in zip(self.latent_dim, self.width, strict=True)])  # fmt: skip
+        return (frames / 2) * macs * CPU_S_PER_MAC + frames * CPU_S_PER_UPSAMPLED_FRAME
+
+
+GENERATORS: Registry = Registry("generator")
+
+
+class NervSpace(LaneOptions):
+    """What a loop searches here: `tac loop --lanes codec,nerv --option nerv.widths=24,36`."""
+
+    latent_dims: list[int] = [16, 28]
+    widths: list[int] = [24, 36, 48]
+    bits: list[int] = [8]
+    rate_weights: list[float] = [1.0]
+    steps: list[int] = [2000]
+
+
+@GENERATORS.register("grid")
+def grid(
+    latent_dims: Sequence[int] = (16, 28), widths: Sequence[int] = (24, 36, 48),
+    bits: Sequence[int] = (8,), rate_weights: Sequence[float] = (1.0,),
+    steps: Sequence[int] = (2000,), **_,
+) -> NervTable:  # fmt: skip
+    rows = list(product(latent_dims, widths, bits, rate_weights, steps))
+    return NervTable.from_params([NervParams(latent_dim=z, width=w, bits=b, rate_weight=r, steps=s) for z, w, b, r, s in rows])  # fmt: skip

@@ -1,0 +1,281 @@
+"""Overfitting the representation to one video, through the frozen scorers.
+
+Each step draws a batch of pairs and follows the evaluation chain differentiably:
+
+    decoder (QAT: weights and latents at their shipped values, gradients straight through)
+      → bicubic up to the camera size → clamp + straight-through round (what a .raw stores)
+      → the scorers' own resize and YUV6 (tac.train.losses.scorer_view)
+      → 100·seg surrogate + √(10·pose MSE) + rate weight · 25 · (estimated payload bytes) / original bytes
+
+against targets computed once from the originals. The rate term is the score's own: the
+entropy of the quantized weights and latents (`tac.quant.rate`) in bytes, weighed as the score
+weighs archive bytes (`rate_weight` 1.0), so training trades distortion against bytes at the
+score's exchange rate. AdamW with a larger learning rate for the latents, warm-up and cosine
+decay, gradient clipping and an EMA of everything.
+
+Every `eval_every` steps the EMA goes through the real archive round trip — quantize, pack,
+zip, unpack, draw the camera-size frames exactly as the submission's inflate draws them, score
+them with the exact evaluator's own functions against the original video — and the best score
+is kept. That score is the one `tac submission build` reproduces from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from tac.contest import constants as C
+from tac.contest.originals import Originals
+from tac.contest.reference import reference_outputs
+from tac.contest.score import contest_score, rate
+from tac.contest.scorer import Scorer, distortions, official_mean
+from tac.errors import TacError
+from tac.lanes.nerv import packing, render
+from tac.lanes.nerv.checkpoint import load_checkpoint, save_checkpoint
+from tac.lanes.nerv.model import NervConfig, NervRepresentation
+from tac.lanes.nerv.profiles import NervTrainConfig
+from tac.quant.rate import entropy_bits
+from tac.submission.archive import write_deterministic_zip
+from tac.train.averaging import ParameterAverage
+from tac.train.losses import ScorerView, scorer_loss, scorer_view, uint8_roundtrip
+from tac.video.decode import count_frames, iter_pair_batches
+
+PAYLOAD_MEMBER = "nerv.bin"  # the archive's only member
+
+
+# --- the differentiable chain -----------------------------------------------------------------
+
+
+def _shipped(t: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """Exactly `value` forward, the identity backward (to `t`)."""
+    return value + (t - t.detach())
+
+
+def qat_forward(rep: NervRepresentation, idx: torch.Tensor, bits: int) -> torch.Tensor:
+    """Draw pairs `idx` with the weights and latents at the values the payload will hold."""
+    state = {
+        name: _shipped(p, packing.dequantize_tensor(*packing.quantize_tensor(p, bits)).to(p))
+        for name, p in rep.decoder.named_parameters()
+    }
+    codes, low, step = packing.quantize_latents(rep.latents)
+    latents = _shipped(rep.latents, packing.dequantize_latents(codes, low, step).to(rep.latents))
+    return functional_call(rep.decoder, state, (latents[idx],))
+
+
+def camera_frames(pairs: torch.Tensor) -> torch.Tensor:
+    """Decoder output → what inflate writes, as float (B, 2, 3, 874, 1164), rounding straight-through."""
+    return uint8_roundtrip(render.upsample(pairs))
+
+
+def estimated_bytes(rep: NervRepresentation, bits: int) -> torch.Tensor:
+    """The payload's entropy-coded bytes as a differentiable function of weights and latents."""
+    qmax = 2 ** (bits - 1) - 1
+    total = torch.zeros((), device=rep.latents.device)
+    for p in rep.decoder.parameters():
+        _, scale = packing.quantize_tensor(p, bits)
+        shape = (p.shape[0],) + (1,) * (p.ndim - 1) if p.ndim > 1 else (1,)
+        total = total + entropy_bits(p / scale.float().to(p.device).view(shape), -qmax, qmax)
+    _, low, step = packing.quantize_latents(rep.latents)
+    z = (rep.latents - low.float().to(rep.latents)) / step.float().to(rep.latents)
+    total = total + entropy_bits(torch.diff(z, dim=0), -packing.LATENT_LEVELS, packing.LATENT_LEVELS)  # fmt: skip
+    return total / 8
+
+
+# --- the exact round trip ---------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """The archive round trip's numbers: what the exact evaluator would report."""
+
+    step: int
+    seg: float
+    pose: float
+    archive_bytes: int
+    score: float
+    payload_sha256: str = ""
+
+    @property
+    def distortion(self) -> float:
+        return C.SEG_WEIGHT * self.seg + math.sqrt(C.POSE_WEIGHT * self.pose)
+
+
+def archive_bytes(blob: bytes) -> int:
+    """The size of the archive.zip a submission of this payload has (zipped for real)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_deterministic_zip({PAYLOAD_MEMBER: blob}, Path(tmp) / "a.zip").stat().st_size
+
+
+def score_payload(blob: bytes, video: Path, original_bytes: int, scorer: Scorer, step: int = 0) -> Evaluation:  # fmt: skip
+    """Unpack, draw every frame as inflate does, and score like `evaluate_submission`."""
+    import hashlib
+
+    decoder, latents = packing.load(blob)
+    ref = reference_outputs(scorer, video)
+    poses, segs, done = [], [], 0
+    for batch in iter_pair_batches(render.draw_frames(decoder, latents), C.DEFAULT_BATCH_SIZE):
+        comp = scorer.outputs(batch)
+        pose, seg = distortions(ref.slice(done, done + len(comp)), comp)
+        poses.append(pose)
+        segs.append(seg)
+        done += len(comp)
+    pose_d, seg_d = official_mean(poses), official_mean(segs)
+    size = archive_bytes(blob)
+    score = contest_score(seg_d, pose_d, rate(size, original_bytes))
+    return Evaluation(step, seg_d, pose_d, size, score, hashlib.sha256(blob).hexdigest())
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+@dataclass
+class NervTrainResult:
+    checkpoint: Path
+    best: Evaluation
+    history: list[Evaluation] = field(default_factory=list)
+    steps_per_s: float = 0.0
+
+
+def video_pairs(originals: Originals) -> tuple[str, torch.Tensor]:
+    """The one original's frames as uint8 pairs (P, 2, 874, 1164, 3)."""
+    from tac.video.decode import decode_video
+
+    if len(originals.video_names) != 1:
+        raise TacError(
+            f"the nerv lane represents one video; {originals.names_file} lists "
+            f"{len(originals.video_names)} — list one name per run"
+        )
+    name = originals.video_names[0]
+    frames = decode_video(originals.path(name))
+    pairs = len(frames) // C.SEQ_LEN
+    if pairs < 1:
+        raise TacError(f"{originals.path(name)}: fewer than two frames")
+    return name, torch.from_numpy(np.ascontiguousarray(frames[: 2 * pairs])).view(pairs, 2, *frames.shape[1:])  # fmt: skip
+
+
+def _float_pairs(pairs_u8: torch.Tensor, device) -> torch.Tensor:
+    return pairs_u8.to(device).permute(0, 1, 4, 2, 3).float()
+
+
+@torch.no_grad()
+def targets(posenet, segnet, pairs_u8: torch.Tensor, device, batch: int = 4) -> ScorerView:
+    """What the scorers see on the original pairs, computed once (kept on `device`)."""
+    views = [scorer_view(posenet, segnet, _float_pairs(c, device)) for c in pairs_u8.split(batch)]
+    return ScorerView.cat(views)
+
+
+def _shape(c: NervConfig) -> str:
+    return f"{c.pairs}-pair, latent {c.latent_dim}, channels {'/'.join(map(str, c.channels))}, {c.out_size[0]}×{c.out_size[1]}"  # fmt: skip
+
+
+def _rows(view: ScorerView, idx: torch.Tensor) -> ScorerView:
+    return ScorerView(view.features[idx], view.pose[idx], view.seg_logits[idx])
+
+
+def train(
+    config: NervConfig,
+    tc: NervTrainConfig,
+    originals: Originals,
+    scorer: Scorer,
+    out_dir: Path,
+    log: Callable[[str], None] = print,
+    init_from: Path | None = None,
+    device: str = "cpu",
+) -> NervTrainResult:
+    """Fit a representation of the one original video; writes `out_dir/nerv.safetensors` (the
+    best exactly-scored EMA, float, with its evaluation) and `out_dir/telemetry.jsonl`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name, pairs_u8 = video_pairs(originals)
+    video = originals.path(name)
+    if config.pairs != len(pairs_u8):
+        raise TacError(f"config draws {config.pairs} pairs, {video} has {len(pairs_u8)}")
+    posenet, segnet = scorer.posenet, scorer.segnet
+    for net in (posenet, segnet):
+        net.eval().requires_grad_(False)
+    target = targets(posenet, segnet, pairs_u8, device)
+    rep = NervRepresentation(config, seed=tc.seed)
+    if init_from is not None:
+        warm, card = load_checkpoint(init_from)
+        if warm.decoder.config != config:
+            raise TacError(f"{init_from}: a {_shape(warm.decoder.config)} representation, not {_shape(config)}; a warm start keeps the shape (change bits or rate_weight instead)")  # fmt: skip
+        rep.load_state_dict(warm.state_dict())
+        log(f"warm start from {init_from} (its best: score {card['best']['score']:.4f})")
+    rep.to(device)
+    opt = torch.optim.AdamW(
+        [
+            {"params": rep.decoder.parameters(), "lr": tc.lr},
+            {"params": [rep.latents], "lr": tc.lr * tc.latent_lr_scale, "weight_decay": 0.0},
+        ],
+        weight_decay=tc.weight_decay,
+    )
+    warm_steps = max(1, round(tc.warmup * tc.steps))
+
+    def schedule(step: int) -> float:
+        if step < warm_steps:
+            return (step + 1) / warm_steps
+        return 0.5 * (1 + math.cos(math.pi * (step - warm_steps) / max(1, tc.steps - warm_steps)))  # fmt: skip
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    ema = ParameterAverage(rep, tc.ema_decay)
+    byte_weight = tc.rate_weight * C.RATE_WEIGHT / originals.total_bytes
+    gen = torch.Generator().manual_seed(tc.seed)
+    telemetry = out_dir / "telemetry.jsonl"
+    telemetry.unlink(missing_ok=True)
+    ckpt = out_dir / "nerv.safetensors"
+    video_info = {
+        "name": name,
+        "frames": count_frames(video),
+        "original_bytes": originals.total_bytes,
+    }
+
+    def record(entry: dict) -> None:
+        with telemetry.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def evaluate(step: int) -> Evaluation:
+        blob = packing.pack(ema.model.decoder, ema.model.latents.detach(), tc.bits)
+        ev = score_payload(blob, video, originals.total_bytes, scorer, step)
+        record({"event": "exact", **asdict(ev)})
+        return ev
+
+    best = evaluate(0)
+    history = [best]
+    save_checkpoint(ckpt, ema.model, tc, best, video_info)
+    log(f"nerv step 0: exact score {best.score:.4f} (seg {best.seg:.6f}, pose {best.pose:.6f}, {best.archive_bytes:,} bytes)")  # fmt: skip
+    start = time.monotonic()
+    for step in range(1, tc.steps + 1):
+        rep.train()
+        idx = torch.randperm(config.pairs, generator=gen)[: tc.batch]
+        view = scorer_view(posenet, segnet, camera_frames(qat_forward(rep, idx.to(device), tc.bits)))  # fmt: skip
+        distortion = scorer_loss(view, _rows(target, idx.to(device)))
+        est = estimated_bytes(rep, tc.bits)
+        loss = distortion + byte_weight * est
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(rep.parameters(), tc.clip)
+        opt.step()
+        sched.step()
+        ema.update(rep)
+        if step % tc.log_every == 0 or step == tc.steps:
+            record({"event": "step", "step": step, "loss": loss.item(), "distortion": distortion.item(), "est_bytes": est.item(), "lr": sched.get_last_lr()[0], "s": time.monotonic() - start})  # fmt: skip
+        if step % tc.eval_every == 0 or step == tc.steps:
+            ev = evaluate(step)
+            history.append(ev)
+            kept = ev.score < best.score
+            if kept:
+                best = ev
+                save_checkpoint(ckpt, ema.model, tc, best, video_info)
+            log(f"nerv step {step}/{tc.steps}: loss {loss.item():.4f}, exact score {ev.score:.4f} "
+                f"(seg {ev.seg:.6f}, pose {ev.pose:.6f}, {ev.archive_bytes:,} bytes)"
+                f"{' kept' if kept else ''}, {time.monotonic() - start:.0f} s")  # fmt: skip
+    return NervTrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))
