@@ -46,11 +46,10 @@ class NervLane(Lane):
         sets the schedule; the searched setting sets the shape, bits, rate weight and steps)."""
         from tac.lanes.nerv.train import train, video_pairs
 
-        profile = NERV_PROFILES.get(job.profile) if job.profile in NERV_PROFILES else None
-        if profile is None:
+        if job.profile not in NERV_PROFILES:
             raise TacError(f"nerv lane: no training profile {job.profile!r}; known: {', '.join(NERV_PROFILES.names())}")  # fmt: skip
         _, pairs = video_pairs(originals)
-        config, tc = settings.training(len(pairs), profile)
+        config, tc = settings.training(len(pairs), NERV_PROFILES.get(job.profile))
         result = train(config, tc, originals, job.scorer(), work / "nerv", job.log, device=job.device)  # fmt: skip
         return Trained(result.checkpoint, "nerv")
 

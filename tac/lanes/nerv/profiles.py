@@ -123,9 +123,3 @@ class NervSettings(BaseModel):
         train = profile.train.model_copy(update={**mine, **{k: v for k, v in overrides.items() if v is not None}})  # fmt: skip
         return config, NervTrainConfig.model_validate(train.model_dump())
 
-    def label(self) -> str:
-        return self.short()
-
-
-def describe_profiles() -> str:
-    return "; ".join(f"{n}: {NERV_PROFILES.get(n).description}" for n in NERV_PROFILES.names())
