@@ -35,10 +35,39 @@ def test_training_lowers_the_exact_score_and_writes_telemetry(trained):
     assert best.score < first.score - 1.0, [e.score for e in result.history]
     assert best.distortion < first.distortion
     lines = [json.loads(x) for x in (result.checkpoint.parent / "telemetry.jsonl").read_text().splitlines()]  # fmt: skip
-    assert {x["event"] for x in lines} == {"step", "exact"}
+    assert {x["event"] for x in lines} == {"step", "exact", "polish:offsets", "polish:latents"}
     assert [x["step"] for x in lines if x["event"] == "exact"] == [0, 12, 24]
     card = json.loads(result.checkpoint.with_suffix(".json").read_text())
     assert card["best"]["score"] == best.score and card["video"]["frames"] == 8
+    # refinement after training: every stage judged by the round trip, recorded on the card
+    assert [d["stage"] for d in card["polished"]] == ["offsets", "latents"]
+    trained_best = min(e.score for e in result.history)
+    assert best.score <= trained_best
+    assert best.score == min([trained_best] + [d["after"] for d in card["polished"] if d["kept"]])
+
+
+@pytest.mark.slow
+def test_polish_keeps_a_stage_only_when_the_exact_score_drops(trained, scorer):
+    from tac.lanes.nerv.checkpoint import load_checkpoint
+    from tac.lanes.nerv.polish import polish
+    from tac.lanes.nerv.train import Objective, RoundTrip, video_pairs
+
+    demo, result = trained
+    _, pairs = video_pairs(demo)
+    objective = Objective.of(pairs, scorer, 8, 1.0, demo.total_bytes)
+    round_trip = RoundTrip(demo.path(demo.video_names[0]), demo.total_bytes, scorer, 8, lambda e: None)
+    rep, _ = load_checkpoint(result.checkpoint)
+    with torch.no_grad():  # a brightness bias the offsets stage exists to remove
+        for head in rep.decoder.heads:
+            head.bias += 0.5
+    damaged = round_trip(rep, 0)
+    fixed, best, decisions = polish(rep, damaged, objective, round_trip, steps=6, lr=0.1, batch=2, log=lambda m: None)  # fmt: skip
+    assert decisions[0]["stage"] == "offsets" and decisions[0]["kept"]
+    assert best.score < damaged.score - 1.0 and fixed is not rep
+    # a step size that wrecks the representation: nothing is kept, nothing changes
+    same, unchanged, decisions = polish(rep, damaged, objective, round_trip, steps=2, lr=50.0, batch=2, log=lambda m: None)  # fmt: skip
+    assert [d["kept"] for d in decisions] == [False, False]
+    assert same is rep and unchanged is damaged
 
 
 @pytest.mark.slow

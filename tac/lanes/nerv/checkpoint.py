@@ -1,9 +1,10 @@
 """nerv checkpoints: the float representation (safetensors) + a JSON card, never pickled.
 
     nerv.safetensors   latents and decoder weights, float32 (the EMA that scored best)
-    nerv.json          {"v", "lane": "nerv", "config", "train", "best", "video"}: the decoder's
-                       shape, how it was trained, the exact round trip's numbers for these
-                       weights, and the video they represent (name, frame count, bytes)
+    nerv.json          {"v", "lane": "nerv", "config", "train", "best", "video", "polished"}:
+                       the decoder's shape, how it was trained, the exact round trip's numbers
+                       for these weights, the video they represent (name, frame count, bytes)
+                       and the refinement after training (each stage's scores, kept or not)
 
 Floats, not the payload: a warm start fine-tunes from them (another bit width, another rate
 weight), and packing them again gives the very payload that was scored (packing is
@@ -24,7 +25,7 @@ from tac.errors import TacError
 from tac.lanes.nerv.model import NervConfig, NervRepresentation
 
 
-def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, video: dict) -> Path:
+def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, video: dict, polished: list[dict] | None = None) -> Path:  # fmt: skip
     state = {k: v.detach().contiguous().cpu() for k, v in rep.state_dict().items()}
     atomic.write_bytes(path, save(state))
     card = {
@@ -34,6 +35,7 @@ def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, vid
         "train": train_config.model_dump(),
         "best": asdict(best),
         "video": video,
+        "polished": polished or [],
     }
     atomic.write_json(Path(path).with_suffix(".json"), card)
     return Path(path)

@@ -53,6 +53,9 @@ class NervTrainConfig(BaseModel):
     eval_every: int = Field(250, ge=1)  # steps between exact archive round trips
     log_every: int = Field(25, ge=1)
     seed: int = 0
+    # refinement after training (polish.py): steps per stage, 0 = none; its learning rate
+    polish_steps: int = Field(0, ge=0)
+    polish_lr: float | None = Field(None, gt=0)  # None: lr
 
 
 class NervProfile(BaseModel):
@@ -73,12 +76,12 @@ NERV_PROFILES: Registry[NervProfile] = Registry("nerv training profile")
 NERV_PROFILES.register("smoke", NervProfile(
     description="CPU, minutes: 24×32 output, batch 2, exact round trip every 20 steps",
     grid=(3, 4), stages=3,
-    train=NervTrainConfig(steps=40, batch=2, lr=1e-2, warmup=0.1, eval_every=20, log_every=5),
+    train=NervTrainConfig(steps=40, batch=2, lr=1e-2, warmup=0.1, eval_every=20, log_every=5, polish_steps=4),
 ))  # fmt: skip
 NERV_PROFILES.register("contest", NervProfile(
     description="GPU: 384×512 output (#95's shape), batch 8, EMA 0.999, round trip every 500 steps",
     grid=(6, 8), stages=6,
-    train=NervTrainConfig(steps=30000, batch=8, lr=2e-3, ema_decay=0.999, eval_every=500, log_every=50),
+    train=NervTrainConfig(steps=30000, batch=8, lr=2e-3, ema_decay=0.999, eval_every=500, log_every=50, polish_steps=300, polish_lr=5e-4),
 ))  # fmt: skip
 
 

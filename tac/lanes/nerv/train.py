@@ -21,6 +21,7 @@ is kept. That score is the one `tac submission build` reproduces from the checkp
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import tempfile
@@ -143,6 +144,7 @@ class NervTrainResult:
     best: Evaluation
     history: list[Evaluation] = field(default_factory=list)
     steps_per_s: float = 0.0
+    polished: list[dict] = field(default_factory=list)  # polish.Decision per stage
 
 
 def video_pairs(originals: Originals) -> tuple[str, torch.Tensor]:
@@ -181,6 +183,55 @@ def _rows(view: ScorerView, idx: torch.Tensor) -> ScorerView:
     return ScorerView(view.features[idx], view.pose[idx], view.seg_logits[idx])
 
 
+def _on(net: torch.nn.Module, device) -> torch.nn.Module:
+    """The frozen scorer network on the training device (a copy when the exact scorer's axis
+    is another device: a GPU host trains on CUDA and scores on the runner's axis)."""
+    return net if next(net.parameters()).device == torch.device(device) else copy.deepcopy(net).to(device)  # fmt: skip
+
+
+@dataclass
+class Objective:
+    """The training loss of a batch of pairs: the evaluation chain against the cached targets,
+    plus the rate term at the score's exchange rate. Training and refinement both minimise it."""
+
+    posenet: torch.nn.Module
+    segnet: torch.nn.Module
+    target: ScorerView
+    byte_weight: float
+    bits: int
+
+    @classmethod
+    def of(cls, pairs_u8: torch.Tensor, scorer: Scorer, bits: int, rate_weight: float, original_bytes: int, device="cpu") -> Objective:  # fmt: skip
+        """The objective for a video's pairs: the scorers on `device`, targets computed once."""
+        posenet, segnet = (_on(net.eval().requires_grad_(False), device) for net in (scorer.posenet, scorer.segnet))  # fmt: skip
+        target = targets(posenet, segnet, pairs_u8, device)
+        return cls(posenet, segnet, target, rate_weight * C.RATE_WEIGHT / original_bytes, bits)
+
+    def __call__(self, rep: NervRepresentation, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(loss, distortion, estimated payload bytes) for pairs `idx` (on the training device)."""
+        view = scorer_view(self.posenet, self.segnet, camera_frames(qat_forward(rep, idx, self.bits)))  # fmt: skip
+        distortion = scorer_loss(view, _rows(self.target, idx))
+        est = estimated_bytes(rep, self.bits)
+        return distortion + self.byte_weight * est, distortion, est
+
+
+@dataclass
+class RoundTrip:
+    """The exact archive round trip of a representation, recorded in the telemetry."""
+
+    video: Path
+    original_bytes: int
+    scorer: Scorer
+    bits: int
+    record: Callable[[dict], None]
+
+    def __call__(self, rep: NervRepresentation, step: int, event: str = "exact") -> Evaluation:
+        blob = packing.pack(rep.decoder, rep.latents.detach(), self.bits)
+        ev = score_payload(blob, self.video, self.original_bytes, self.scorer, step)
+        self.record({"event": event, **asdict(ev)})
+        return ev
+
+
 def train(
     config: NervConfig,
     tc: NervTrainConfig,
@@ -199,10 +250,7 @@ def train(
     video = originals.path(name)
     if config.pairs != len(pairs_u8):
         raise TacError(f"config draws {config.pairs} pairs, {video} has {len(pairs_u8)}")
-    posenet, segnet = scorer.posenet, scorer.segnet
-    for net in (posenet, segnet):
-        net.eval().requires_grad_(False)
-    target = targets(posenet, segnet, pairs_u8, device)
+    objective = Objective.of(pairs_u8, scorer, tc.bits, tc.rate_weight, originals.total_bytes, device)  # fmt: skip
     rep = NervRepresentation(config, seed=tc.seed)
     if init_from is not None:
         warm, card = load_checkpoint(init_from)
@@ -227,7 +275,6 @@ def train(
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     ema = ParameterAverage(rep, tc.ema_decay)
-    byte_weight = tc.rate_weight * C.RATE_WEIGHT / originals.total_bytes
     gen = torch.Generator().manual_seed(tc.seed)
     telemetry = out_dir / "telemetry.jsonl"
     telemetry.unlink(missing_ok=True)
@@ -242,13 +289,9 @@ def train(
         with telemetry.open("a") as f:
             f.write(json.dumps(entry) + "\n")
 
-    def evaluate(step: int) -> Evaluation:
-        blob = packing.pack(ema.model.decoder, ema.model.latents.detach(), tc.bits)
-        ev = score_payload(blob, video, originals.total_bytes, scorer, step)
-        record({"event": "exact", **asdict(ev)})
-        return ev
+    round_trip = RoundTrip(video, originals.total_bytes, scorer, tc.bits, record)
 
-    best = evaluate(0)
+    best = round_trip(ema.model, 0)
     history = [best]
     save_checkpoint(ckpt, ema.model, tc, best, video_info)
     log(f"nerv step 0: exact score {best.score:.4f} (seg {best.seg:.6f}, pose {best.pose:.6f}, {best.archive_bytes:,} bytes)")  # fmt: skip
@@ -256,10 +299,7 @@ def train(
     for step in range(1, tc.steps + 1):
         rep.train()
         idx = torch.randperm(config.pairs, generator=gen)[: tc.batch]
-        view = scorer_view(posenet, segnet, camera_frames(qat_forward(rep, idx.to(device), tc.bits)))  # fmt: skip
-        distortion = scorer_loss(view, _rows(target, idx.to(device)))
-        est = estimated_bytes(rep, tc.bits)
-        loss = distortion + byte_weight * est
+        loss, distortion, est = objective(rep, idx.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(rep.parameters(), tc.clip)
@@ -269,7 +309,7 @@ def train(
         if step % tc.log_every == 0 or step == tc.steps:
             record({"event": "step", "step": step, "loss": loss.item(), "distortion": distortion.item(), "est_bytes": est.item(), "lr": sched.get_last_lr()[0], "s": time.monotonic() - start})  # fmt: skip
         if step % tc.eval_every == 0 or step == tc.steps:
-            ev = evaluate(step)
+            ev = round_trip(ema.model, step)
             history.append(ev)
             kept = ev.score < best.score
             if kept:
@@ -278,4 +318,15 @@ def train(
             log(f"nerv step {step}/{tc.steps}: loss {loss.item():.4f}, exact score {ev.score:.4f} "
                 f"(seg {ev.seg:.6f}, pose {ev.pose:.6f}, {ev.archive_bytes:,} bytes)"
                 f"{' kept' if kept else ''}, {time.monotonic() - start:.0f} s")  # fmt: skip
-    return NervTrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))
+    steps_per_s = tc.steps / max(time.monotonic() - start, 1e-9)
+    polished = []
+    if tc.polish_steps:
+        from tac.lanes.nerv.polish import polish
+
+        kept_rep, _ = load_checkpoint(ckpt)
+        kept_rep, best, polished = polish(
+            kept_rep, best, objective, round_trip, tc.polish_steps, tc.polish_lr or tc.lr,
+            tc.batch, device=device, seed=tc.seed, log=log,
+        )  # fmt: skip
+        save_checkpoint(ckpt, kept_rep, tc, best, video_info, polished)
+    return NervTrainResult(ckpt, best, history, steps_per_s, polished)
