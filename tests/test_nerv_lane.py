@@ -55,7 +55,9 @@ def test_polish_keeps_a_stage_only_when_the_exact_score_drops(trained, scorer):
     demo, result = trained
     _, pairs = video_pairs(demo)
     objective = Objective.of(pairs, scorer, 8, 1.0, demo.total_bytes)
-    round_trip = RoundTrip(demo.path(demo.video_names[0]), demo.total_bytes, scorer, 8, lambda e: None)
+    round_trip = RoundTrip(
+        demo.path(demo.video_names[0]), demo.total_bytes, scorer, 8, lambda e: None
+    )
     rep, _ = load_checkpoint(result.checkpoint)
     with torch.no_grad():  # a brightness bias the offsets stage exists to remove
         for head in rep.decoder.heads:

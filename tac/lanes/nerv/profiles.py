@@ -125,4 +125,3 @@ class NervSettings(BaseModel):
             mine["steps"] = self.steps
         train = profile.train.model_copy(update={**mine, **{k: v for k, v in overrides.items() if v is not None}})  # fmt: skip
         return config, NervTrainConfig.model_validate(train.model_dump())
-
