@@ -37,6 +37,10 @@ def one_error_line(proc) -> str:
         (["--presets", "fastest"], "--presets fastest: no searched codec has preset 'fastest' (hevc: ultrafast,"),
         (["--local-price", "inf"], "--local-price inf: Input should be a finite number"),
         (["--data", "bogus"], "--data bogus: use demo or challenge"),
+        (["--lanes", "codec,nerv", "--train-profile", "contest"], "--train-profile contest: the codec lane's profiles are compact_int4, proven_baseline, smoke (name one per lane: --train-profile codec=NAME)"),
+        (["--lanes", "nerv", "--train-profile", "nerv=huge"], "--train-profile nerv=huge: the nerv lane's profiles are contest, smoke"),
+        (["--train-profile", "nerv=contest"], "--train-profile nerv=…: 'nerv' is not a searched lane (--lanes codec)"),
+        (["--train-profile", "=contest"], "--train-profile =contest: write NAME, or LANE=NAME"),
     ],
 )  # fmt: skip
 def test_bad_options_are_one_line_and_leave_nothing_behind(tmp_path, args, expected):

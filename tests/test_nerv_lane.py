@@ -137,3 +137,52 @@ def test_the_lane_is_searchable_beside_the_codec_lane():
     assert not block.invalid().any()
     p = block.params(1)
     assert lane.table([p]).params(0) == p and lane.prepare(p).width == 36
+
+
+def test_costs_follow_the_device_and_bytes_the_parameter_count():
+    from tac.search import CostModel
+    from tac.search.space import CandidateTable
+
+    lane = get_lane("nerv")
+    block = lane.generate("grid", {"widths": [24, 48], "latent_dims": [16], "bits": [4, 8]})
+    # a GPU host trains the same setting in a fraction of the CPU's time; the codec lane's cost
+    # does not depend on where its jobs run
+    cpu, cuda = block.work_s_on(1200, "cpu"), block.work_s_on(1200, "cuda")
+    assert (cuda < cpu / 10).all()
+    table = CandidateTable([block, get_lane("codec").generate("grid", {"codecs": ["hevc"]})])
+    on = {d: CostModel(price_per_hour=1.0, device=d).job_cost(table) for d in ("cpu", "cuda")}
+    nerv = np.arange(len(table)) < len(block)
+    assert (on["cuda"][nerv] < on["cpu"][nerv]).all()
+    assert np.array_equal(on["cuda"][~nerv], on["cpu"][~nerv])
+    # the byte law's size feature is the decoder's parameter count; the prior follows it and bits
+    f = block.features()
+    assert f.names[1] == "decoder params"
+    assert np.allclose(np.exp(f.x[:, 1]), block.decoder_parameters())
+    prior = block.prior_bytes(1200)
+    wide8 = (block.width == 48) & (block.bits == 8)
+    assert prior[wide8] > prior[(block.width == 24) & (block.bits == 8)]
+    assert prior[wide8] > prior[(block.width == 48) & (block.bits == 4)]
+
+
+@pytest.mark.slow
+def test_a_loop_ranks_and_runs_both_lanes(tmp_path):
+    from tac.control.ledger import fold, read_events
+
+    run = tmp_path / "run"
+    proc = run_tac(
+        "loop", "--run-dir", str(run), "--lanes", "codec,nerv", "--demo-frames", "8",
+        "--presets", "ultrafast", "--max-cycles", "1", "--explore", "2", "--local-concurrency", "2",
+        "--train-profile", "nerv=smoke", "--option", "nerv.steps=4", "--option", "nerv.widths=8",
+        "--option", "nerv.latent_dims=4", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = read_events(run / "ledger.jsonl")
+    state = fold(events)
+    lanes = {a.lane: a for a in state.anchors}
+    assert set(lanes) == {"codec", "nerv"}, proc.stderr[-2000:]
+    specs = {e.spec.candidate.lane: e.spec for e in events if e.type == "dispatched"}
+    assert specs["nerv"].train_profile == "smoke" and specs["nerv"].candidate.params.steps == 4
+    nerv = lanes["nerv"]
+    assert nerv.score > 0 and nerv.archive_bytes > 0 and nerv.id.startswith("nerv-z004-w008")
+    [log] = (run / "work" / "jobs").glob("*-nerv-*/log.txt")
+    assert "(smoke, 4 steps) on cpu" in log.read_text()

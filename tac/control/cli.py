@@ -42,6 +42,7 @@ def loop_cmd(
     codecs: Annotated[str, typer.Option(help="Codec lane: comma-separated codecs to search (hevc, av1, h264).")] = "hevc",
     presets: Annotated[str, typer.Option(help="Codec lane: comma-separated presets (each must exist for one of the codecs).")] = "medium",
     filters: Annotated[bool, typer.Option("--filters", help="Codec lane: also search post-filters (trains each; slow on a CPU).")] = False,
+    train_profile: Annotated[list[str] | None, typer.Option("--train-profile", metavar="[LANE=]NAME", help="Training profile of the jobs: NAME for every lane, or LANE=NAME for one (e.g. nerv=contest on a GPU host); repeatable. Default: smoke.")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="A lane's space option, LANE.KEY=VALUE (VALUE: JSON, or comma-separated), e.g. codec.scales=0.4,0.5; repeatable.")] = None,
     coverage: Coverage = 0.9,
     min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2)] = 8,
@@ -78,6 +79,7 @@ def loop_cmd(
         fields = dict(
             data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, allow_mixed=allow_mixed,
             demo_frames=demo_frames, lanes=_words(lanes), space=_space(ctx, _words(lanes), codecs, presets, filters, option or []),
+            **_train_profiles(train_profile or []),
             coverage=coverage, min_anchors=min_anchors, top_k=top_k, explore=explore,
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
             max_cost_per_job=max_cost_per_job, convergence_eps=convergence_eps, patience=patience,
@@ -127,6 +129,20 @@ def _space(ctx: typer.Context, lanes: list[str], codecs: str, presets: str, filt
             parsed = _words(value) if "," in value else value
         space.setdefault(lane, {})[name] = parsed
     return space
+
+
+def _train_profiles(given: list[str]) -> dict:
+    """`--train-profile NAME` and `--train-profile LANE=NAME` → the config's two fields."""
+    fields: dict = {"train_profiles": {}}
+    for text in given:
+        lane, eq, name = text.partition("=")
+        if not eq:
+            fields["train_profile"] = text.strip()
+        elif lane.strip() and name.strip():
+            fields["train_profiles"][lane.strip()] = name.strip()
+        else:
+            raise TacError(f"--train-profile {text}: write NAME, or LANE=NAME (e.g. nerv=contest)")
+    return fields
 
 
 def _config(fields: dict):

@@ -21,7 +21,7 @@ Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # the `tac loop` option behind a config field, where its name is not --field-name
 OPTION = {"local_price_per_hour": "--local-price", "job_timeout_s": "--job-timeout",
           "lost_after_s": "--lost-after", "hosts_file": "--hosts", "local": "--no-local",
-          "anchors_file": "--anchors"}  # fmt: skip
+          "anchors_file": "--anchors", "train_profiles": "--train-profile"}  # fmt: skip
 
 
 # the `tac loop` shorthand behind a lane's space option; any other is `--option LANE.KEY=VALUE`
@@ -57,7 +57,8 @@ class LoopConfig(BaseModel):
     # each searched lane's part of the space, validated by the lane (`Lane.options_type`) and
     # written out whole: {"codec": {"codecs": ["hevc"], "presets": ["medium"], …}}
     space: dict[str, dict] = {}
-    train_profile: str = "smoke"
+    train_profile: str = "smoke"  # the training profile of every lane's jobs …
+    train_profiles: dict[str, str] = {}  # … unless its lane names another: {"nerv": "contest"}
     coverage: float = 0.9
     min_anchors: int = Field(8, ge=2)
     risk: float = Field(0.5, ge=0, le=1)
@@ -83,6 +84,10 @@ class LoopConfig(BaseModel):
     poll_s: Seconds = 1.0
     lost_after_s: Seconds = 60.0
     max_retries: int = Field(1, ge=0)
+
+    def profile_for(self, lane: str) -> str:
+        """The training profile a job of `lane` runs under."""
+        return self.train_profiles.get(lane, self.train_profile)
 
     @field_validator("coverage")
     @classmethod
@@ -137,6 +142,15 @@ class LoopConfig(BaseModel):
                 what = first_error(exc).partition(": ")[2]
                 raise ValueError(f"{space_option_of(name, key)} {shown}: {what}") from None
         self.space = space
+        for name in self.lanes:  # a lane that trains must know the profile its jobs will name
+            known = LANES.get(name).train_profiles()
+            profile = self.profile_for(name)
+            if known and profile not in known:
+                given = f"{name}={profile}" if name in self.train_profiles else profile
+                raise ValueError(f"--train-profile {given}: the {name} lane's profiles are {', '.join(known)} (name one per lane: --train-profile {name}=NAME)")  # fmt: skip
+        unknown = sorted(set(self.train_profiles) - set(self.lanes))
+        if unknown:
+            raise ValueError(f"--train-profile {unknown[0]}=…: {unknown[0]!r} is not a searched lane (--lanes {','.join(self.lanes)})")  # fmt: skip
         if self.data == "challenge" and not self.challenge_dir:
             raise ValueError("--data challenge: needs a challenge checkout (--challenge-dir DIR)")
         if self.data == "demo" and self.challenge_dir and not self.allow_mixed:

@@ -39,7 +39,11 @@ def candidate_space(config: LoopConfig, state: RunState) -> CandidateTable:
 
 
 def plan_cycle(
-    config: LoopConfig, state: RunState, search: MetaLagrangianSearch, price_per_hour: float
+    config: LoopConfig,
+    state: RunState,
+    search: MetaLagrangianSearch,
+    price_per_hour: float,
+    device: str = "cpu",
 ) -> Plan:
     c = config
     table = candidate_space(config, state)
@@ -48,7 +52,7 @@ def plan_cycle(
     axis_anchors = [a for a in state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
     plan = Plan(picks=[])
     if axis_anchors:
-        cost = CostModel(frames=job_frames(config), price_per_hour=price_per_hour)
+        cost = CostModel(frames=job_frames(config), price_per_hour=price_per_hour, device=device)
         ranking = rank(axis_anchors, table, search=search, cost=cost, coverage=c.coverage, min_anchors=c.min_anchors)  # fmt: skip
         counts = {CODES[k]: int(n) for k, n in zip(*np.unique(ranking.ladder.code, return_counts=True), strict=True) if k}  # fmt: skip
         for i in ranking.order:

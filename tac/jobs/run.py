@@ -22,12 +22,21 @@ from tac.records import EvalResult, JobSpec, save_record
 
 @dataclass
 class JobContext:
-    """What a lane's train step may use: where to log, which device, the job's scorers."""
+    """What a lane's train step may use: where to log, the device to train on (the host's: CUDA
+    where it has one), the training profile, and the job's scorers (on the runner axis, which
+    is what its exact scores are measured on)."""
 
     log: Callable[[str], None]
     device: str
     profile: str
     scorer: Callable[[], object]
+
+
+def host_device() -> str:
+    """What this host trains on: its GPU if torch sees one."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> EvalResult:
@@ -54,10 +63,10 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
             f"this host scores with {weights.weights_id}, the job asks for {spec.weights}; "
             "install the same weights (or stand-ins from the same torch) on every host"
         )
-    device = "cuda" if spec.runner_axis == "cuda" else "cpu"
+    axis = "cuda" if spec.runner_axis == "cuda" else "cpu"
     lane = get_lane(cand.lane)
     settings = lane.prepare(cand.params)
-    job = JobContext(log, device, spec.train_profile, cache(lambda: Scorer(weights, device)))
+    job = JobContext(log, host_device(), spec.train_profile, cache(lambda: Scorer(weights, axis)))
     trained = lane.train(settings, cand.params, originals, out, job)
     label = lane.label(settings) + (f" + {trained.label}" if trained and trained.label else "")
     log(f"building the submission ({label})")

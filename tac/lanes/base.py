@@ -11,6 +11,7 @@ and registering (`tac.lanes.register_lane`); nothing above this folder names a l
     options_type  a loop's space knobs
     LaneTable.features   proxy inputs  payload   extra archive members and the inflate config
     LaneTable.work_s     cost model    inflate_files   code shipped verbatim beside the archive
+      (work_s_on: per device)          train_profiles  what `--train-profile` may name
 
 The search fits one log-linear law per (lane, group) over the lane's `Features`; it never sees
 a lane's knobs, only numbers with names, signs and margins.
@@ -22,10 +23,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, get_origin
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from tac.errors import TacError
 from tac.records import LaneParams
@@ -89,6 +90,11 @@ class LaneTable(ABC):
     def work_s(self, frames: int) -> np.ndarray:
         """Predicted seconds of the lane's own job steps (train + compress) per row."""
 
+    def work_s_on(self, frames: int, device: str) -> np.ndarray:
+        """`work_s` on a host whose jobs train on `device` ("cpu" or "cuda"). Lanes whose cost
+        does not depend on it (or that have measured it on one device only) keep `work_s`."""
+        return self.work_s(frames)
+
     @abstractmethod
     def inflate_s(self, frames: int) -> np.ndarray:
         """Predicted inflate seconds per row on the contest's CPU runner."""
@@ -103,6 +109,15 @@ class LaneOptions(BaseModel):
     handed to its generators. A lane without options keeps this empty record."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_value_is_a_list(cls, data):
+        """`--option nerv.steps=4` means [4]: a single value where the space takes a list."""
+        if isinstance(data, dict):
+            lists = {n for n, f in cls.model_fields.items() if get_origin(f.annotation) is list}
+            data = {k: [v] if k in lists and not isinstance(v, list | tuple) else v for k, v in data.items()}  # fmt: skip
+        return data
 
     def generator_kwargs(self) -> dict:
         """What the lane's generators receive."""
@@ -165,6 +180,11 @@ class Lane(ABC):
     def inflate_files(self) -> dict[str, bytes]:
         """{path in the submission: content}: inflate.sh, inflate.py and the runtime modules
         they import, copied verbatim from tac so the contest machine runs what tac evaluated."""
+
+    def train_profiles(self) -> tuple[str, ...]:
+        """The training profiles a job of this lane may name (`tac loop --train-profile`);
+        empty for a lane without a train step."""
+        return ()
 
     def train_by_hand(
         self, profile: str, options: dict, originals, scorer, out: Path, **kw

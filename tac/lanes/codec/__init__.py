@@ -33,6 +33,11 @@ class CodecLane(Lane):
     def table(self, params: Sequence[CodecSearchParams]) -> CodecTable:
         return CodecTable.from_params(list(params))
 
+    def train_profiles(self) -> tuple[str, ...]:
+        from tac.train.profiles import PROFILES  # the post-filter's (pydantic-free, light)
+
+        return tuple(PROFILES.names())
+
     def prepare(self, params: CodecSearchParams) -> CodecParams:
         from pydantic import ValidationError
 

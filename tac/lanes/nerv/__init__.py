@@ -33,6 +33,9 @@ class NervLane(Lane):
     def table(self, params: Sequence[NervParams]) -> NervTable:
         return NervTable.from_params(list(params))
 
+    def train_profiles(self) -> tuple[str, ...]:
+        return tuple(NERV_PROFILES.names())
+
     def prepare(self, params: NervParams) -> NervSettings:
         from pydantic import ValidationError
 
@@ -50,8 +53,9 @@ class NervLane(Lane):
             raise TacError(f"nerv lane: no training profile {job.profile!r}; known: {', '.join(NERV_PROFILES.names())}")  # fmt: skip
         _, pairs = video_pairs(originals)
         config, tc = settings.training(len(pairs), NERV_PROFILES.get(job.profile))
+        job.log(f"training {settings.short()} ({job.profile}, {tc.steps} steps) on {job.device}")
         result = train(config, tc, originals, job.scorer(), work / "nerv", job.log, device=job.device)  # fmt: skip
-        return Trained(result.checkpoint, "nerv")
+        return Trained(result.checkpoint, f"trained to {result.best.score:.4f}")
 
     def compress(self, frames: Iterable[np.ndarray], settings: NervSettings, out: Path) -> list[Path]:  # fmt: skip
         return []  # the representation is the payload: nothing per original

@@ -37,6 +37,14 @@ def decoder_macs_per_pair(latent_dim: int, width: int, grid=(6, 8), stages: int 
     return macs + refine * c[-1] ** 2 * 9 * h * w + 2 * c[-1] * 3 * 9 * h * w
 
 
+def decoder_parameters(latent_dim: int, width: int, grid=(6, 8), stages: int = 6, refine: int = 2) -> int:  # fmt: skip
+    """The decoder's parameter count at the contest's shape (what its payload's bytes scale with)."""
+    c = stage_channels(width, stages)
+    n = (latent_dim + 1) * c[0] * grid[0] * grid[1]
+    n += sum((a * 9 + 1) * 4 * b for a, b in zip(c, c[1:], strict=False))
+    return n + refine * (c[-1] * 9 + 1) * c[-1] + 2 * (c[-1] * 9 + 1) * 3
+
+
 class NervTrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,9 +87,9 @@ NERV_PROFILES.register("smoke", NervProfile(
     train=NervTrainConfig(steps=40, batch=2, lr=1e-2, warmup=0.1, eval_every=20, log_every=5, polish_steps=4),
 ))  # fmt: skip
 NERV_PROFILES.register("contest", NervProfile(
-    description="GPU: 384×512 output (#95's shape), batch 8, EMA 0.999, round trip every 500 steps",
+    description="GPU: 384×512 output (#95's shape), batch 8, EMA 0.999, round trip every 2000 steps",
     grid=(6, 8), stages=6,
-    train=NervTrainConfig(steps=30000, batch=8, lr=2e-3, ema_decay=0.999, eval_every=500, log_every=50, polish_steps=300, polish_lr=5e-4),
+    train=NervTrainConfig(steps=30000, batch=8, lr=2e-3, ema_decay=0.999, eval_every=2000, log_every=50, polish_steps=300, polish_lr=5e-4),
 ))  # fmt: skip
 
 

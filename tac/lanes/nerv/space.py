@@ -4,7 +4,10 @@ A setting is (latent size, width, bits, rate weight, steps). Width is the stem's
 the up-stages narrow from it in #95's proportions (`profiles.stage_channels`), so one number
 moves the decoder's parameter count — and with it the payload's bytes — along the family's
 line. The proxy fits ln bytes and ln distortion log-linearly in these features, one law for
-the lane.
+the lane; its size feature is the decoder's parameter count at the contest shape (bytes are
+parameters × bits per coded weight, plus the latents), not the width it comes from.
+`prior_bytes` is the same prediction before any anchor: parameter counts times the entropy
+per value measured on trained representations (bench_nerv).
 """
 
 from __future__ import annotations
@@ -18,13 +21,23 @@ import numpy as np
 from pydantic import Field
 
 from tac.lanes.base import Features, LaneOptions, LaneTable
-from tac.lanes.nerv.profiles import decoder_macs_per_pair
+from tac.lanes.nerv.profiles import decoder_macs_per_pair, decoder_parameters
 from tac.records import LaneParams
 from tac.registry import Registry
 
-FEATURES = ("latent_dim", "width", "bits", "rate_weight", "steps")
-# per training step, one pair through decoder + both scorers at camera size, forward and back
-CPU_S_PER_PAIR_STEP = 0.7  # measured: 2 CPU cores, batch 2, smoke profile (0.7 steps/s)
+FEATURES = ("latent_dim", "decoder params", "bits", "rate_weight", "steps")
+# Entropy of the coded values, bits per value (bench_nerv, smoke-trained representations)
+BITS_PER_WEIGHT = {8: 6.0, 4: 3.0}
+BITS_PER_LATENT = 6.0
+HEADER_BYTES = 600  # config JSON, scales (f16 per output channel), stream lengths, zip entry
+
+# Training: one pair through the decoder and both scorers at camera size, forward and back.
+# The scorers dominate, so the decoder's size barely moves it.
+CPU_S_PER_PAIR_STEP = 1.1  # measured: 2 CPU cores, the contest shape (bench_nerv: 1.06 s/pair)
+CUDA_S_PER_PAIR_STEP = 0.01  # assumed, not measured (no GPU lent yet): bench_nerv measures it
+BATCH = 8  # the contest profile's pairs per step
+ROUND_TRIPS_EVERY = 2000  # the contest profile's exact round trips (eval_every), plus polish's
+ROUND_TRIP_S_PER_FRAME = 0.13  # draw at camera size + both scorers, on the CPU runner axis
 CPU_S_PER_MAC = 1.5e-10  # inflate, 4 CPU cores: the decoder's convolutions
 CPU_S_PER_UPSAMPLED_FRAME = 0.03  # inflate: bicubic to 874×1164, round, write
 
@@ -89,7 +102,7 @@ class NervTable(LaneTable):
             x=np.stack(
                 [
                     safe(self.latent_dim),
-                    safe(self.width),
+                    np.log(self.decoder_parameters().astype(float)),
                     self.bits.astype(float),
                     self.rate_milli / 1000.0,
                     safe(self.steps),
@@ -109,6 +122,16 @@ class NervTable(LaneTable):
             variant_name=lambda k: "none",
         )
 
+    def decoder_parameters(self) -> np.ndarray:
+        """Parameters of each row's decoder at the contest shape."""
+        return np.array([decoder_parameters(max(int(z), 1), max(int(w), 4)) for z, w in zip(self.latent_dim, self.width, strict=True)], dtype=np.int64)  # fmt: skip
+
+    def prior_bytes(self, frames: int) -> np.ndarray:
+        """Payload bytes before any anchor: weights and latents at the entropy per value
+        measured on trained representations, plus the fixed headers. An estimate."""
+        weights = self.decoder_parameters() * np.where(self.bits == 4, BITS_PER_WEIGHT[4], BITS_PER_WEIGHT[8]) / 8  # fmt: skip
+        return weights + (frames // 2) * self.latent_dim * BITS_PER_LATENT / 8 + HEADER_BYTES
+
     def invalid(self) -> np.ndarray:
         return (
             (self.latent_dim < 1) | (self.latent_dim > 256) | (self.width < 4) | (self.width > 256)
@@ -116,8 +139,14 @@ class NervTable(LaneTable):
         )  # fmt: skip
 
     def work_s(self, frames: int) -> np.ndarray:
-        """CPU seconds of training (an estimate; a GPU host divides it by its speed-up)."""
-        return self.steps * 8 * CPU_S_PER_PAIR_STEP * 1.0  # batch 8 pairs a step (contest)
+        return self.work_s_on(frames, "cpu")
+
+    def work_s_on(self, frames: int, device: str) -> np.ndarray:
+        """Training at the contest profile's batch on `device`, plus its exact round trips
+        (scored on the CPU runner axis whatever the device). An estimate, for ranking."""
+        per_pair = CUDA_S_PER_PAIR_STEP if device == "cuda" else CPU_S_PER_PAIR_STEP
+        round_trips = self.steps // ROUND_TRIPS_EVERY + 3  # step 0, the last, the polish stages
+        return self.steps * BATCH * per_pair + round_trips * frames * ROUND_TRIP_S_PER_FRAME
 
     def inflate_s(self, frames: int) -> np.ndarray:
         macs = np.array([decoder_macs_per_pair(int(z), int(w)) for z, w in zip(self.latent_dim, self.width, strict=True)])  # fmt: skip
