@@ -334,6 +334,7 @@ class JobSpec(Record):
     runner_axis: RunnerAxis
     limits: JobLimits
     predicted_cost: float | None = None
-    train_profile: str = "smoke"  # for candidates with a post-filter
+    train_profile: str = "smoke"  # for lanes with a train step (post-filters, nerv)
+    train_device: Literal["cpu", "cuda"] | None = None  # None: the host's (CUDA if torch sees it)
     host: str = "local"  # where it runs; out_dir is a path on that host
     out_dir: str

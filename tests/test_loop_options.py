@@ -41,6 +41,7 @@ def one_error_line(proc) -> str:
         (["--lanes", "nerv", "--train-profile", "nerv=huge"], "--train-profile nerv=huge: the nerv lane's profiles are contest, smoke"),
         (["--train-profile", "nerv=contest"], "--train-profile nerv=…: 'nerv' is not a searched lane (--lanes codec)"),
         (["--train-profile", "=contest"], "--train-profile =contest: write NAME, or LANE=NAME"),
+        (["--local-device", "gpu"], "--local-device gpu: Input should be 'cpu' or 'cuda'"),
     ],
 )  # fmt: skip
 def test_bad_options_are_one_line_and_leave_nothing_behind(tmp_path, args, expected):

@@ -186,3 +186,14 @@ def test_a_loop_ranks_and_runs_both_lanes(tmp_path):
     assert nerv.score > 0 and nerv.archive_bytes > 0 and nerv.id.startswith("nerv-z004-w008")
     [log] = (run / "work" / "jobs").glob("*-nerv-*/log.txt")
     assert "(smoke, 4 steps) on cpu" in log.read_text()
+
+
+def test_a_job_trains_where_its_host_says_and_refuses_a_missing_gpu():
+    from tac.errors import TacError
+    from tac.jobs.run import train_device
+
+    assert train_device("cpu") == "cpu"
+    assert train_device(None) == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(TacError, match='set device = "cpu" for this host in hosts.toml'):
+            train_device("cuda")

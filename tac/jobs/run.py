@@ -32,11 +32,14 @@ class JobContext:
     scorer: Callable[[], object]
 
 
-def host_device() -> str:
-    """What this host trains on: its GPU if torch sees one."""
+def train_device(asked: str | None) -> str:
+    """What this job trains on: the device its spec names (the host's configured device), or
+    this host's GPU if torch sees one. A CUDA job on a host without CUDA is refused, not slowed."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if asked == "cuda" and not torch.cuda.is_available():
+        raise TacError("this job trains on cuda but torch sees no CUDA device here; set device = \"cpu\" for this host in hosts.toml, or fix its driver")  # fmt: skip
+    return asked or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> EvalResult:
@@ -66,7 +69,12 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
     axis = "cuda" if spec.runner_axis == "cuda" else "cpu"
     lane = get_lane(cand.lane)
     settings = lane.prepare(cand.params)
-    job = JobContext(log, host_device(), spec.train_profile, cache(lambda: Scorer(weights, axis)))
+    job = JobContext(
+        log,
+        train_device(spec.train_device),
+        spec.train_profile,
+        cache(lambda: Scorer(weights, axis)),
+    )
     trained = lane.train(settings, cand.params, originals, out, job)
     label = lane.label(settings) + (f" + {trained.label}" if trained and trained.label else "")
     log(f"building the submission ({label})")

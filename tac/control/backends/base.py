@@ -55,6 +55,7 @@ class Backend(ABC):
     concurrency: int  # jobs it runs at once
     price_per_hour: float  # metered cost = wall time × this
     runner_axis: str  # the axis its results land on
+    device: str = "cpu"  # what its jobs train on ("cpu" or "cuda"): cost estimates, job specs
 
     @abstractmethod
     def out_dir(self, job_id: str) -> str:

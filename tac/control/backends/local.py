@@ -23,6 +23,7 @@ class LocalBackend(Backend):
         concurrency: int = 1,
         price_per_hour: float = 0.0,
         runner_axis: str = "cpu",
+        device: str = "cpu",
         name: str = "local",
         command: list[str] | None = None,
     ):
@@ -30,6 +31,7 @@ class LocalBackend(Backend):
         self.concurrency = concurrency
         self.price_per_hour = price_per_hour
         self.runner_axis = runner_axis
+        self.device = device
         self.name = name
         self.command = command  # instead of `tac job run` (benchmarks of the controller itself)
 

@@ -63,6 +63,7 @@ class SSHBackend(Backend):
         self.concurrency = host.concurrency
         self.price_per_hour = host.price_per_hour
         self.runner_axis = host.runner_axis
+        self.device = host.device
         self.connect_timeout_s = connect_timeout_s
         self.alive_interval_s = alive_interval_s
         self.call_timeout_s = call_timeout_s
