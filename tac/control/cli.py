@@ -51,6 +51,7 @@ def loop_cmd(
     no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.")] = False,
     local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1)] = 1,
     local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).")] = 0.0,
+    runner_axis: Annotated[str, typer.Option(help="The axis results are scored on (cpu or cuda, as the contest's two runners); only hosts with this runner_axis get jobs.")] = "cpu",
     local_device: Annotated[str, typer.Option(help="What jobs on this machine train on: cpu, or cuda where it has a GPU.")] = "cpu",
     data: Data = None,
     challenge_dir: ChallengeDir = None,
@@ -85,7 +86,7 @@ def loop_cmd(
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
             max_cost_per_job=max_cost_per_job, convergence_eps=convergence_eps, patience=patience,
             max_bytes=max_bytes, local=not no_local, local_concurrency=local_concurrency,
-            local_price_per_hour=local_price, local_device=local_device, hosts_file=str(hosts.resolve()) if hosts else None, poll_s=poll_s,
+            local_price_per_hour=local_price, local_device=local_device, runner_axis=runner_axis, hosts_file=str(hosts.resolve()) if hosts else None, poll_s=poll_s,
             job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries,
             anchors_file=str(anchors.resolve()) if anchors else None,
         )  # fmt: skip
