@@ -168,7 +168,7 @@ def main() -> None:
         w_bits, l_bits = entropy_per_value(rep.decoder, rep.latents, 8)
         w4_bits, _ = entropy_per_value(rep.decoder, rep.latents, 4)
         first = result.history[0]
-        polished = ", ".join(f"{d['stage']} {'kept' if d['kept'] else 'not kept'}" for d in result.polished)  # fmt: skip
+        polished = ", ".join(f"{d['stage']} {d['before']:.3f} → {d['after']:.3f} {'kept' if d['kept'] else 'dropped'}" for d in result.polished)  # fmt: skip
         print(f"  width {width:3d}: {rep.decoder_parameters():>7,} params, exact score {first.score:.3f} → {result.best.score:.3f} "  # fmt: skip
               f"(seg {result.best.seg:.4f}, pose {result.best.pose:.5f}), {result.best.archive_bytes:,} bytes; "
               f"{result.steps_per_s:.2f} steps/s, {spent:.0f} s with round trips; polish: {polished}")  # fmt: skip
