@@ -53,6 +53,17 @@ def _drop_realtime(before: dict[int, int]) -> None:
                 os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
 
 
+@contextlib.contextmanager
+def ordinary_scheduling():
+    """Around an encoder: yields `settle`, to call once the encoder has opened (and started
+    its threads); on the way out every thread it made realtime is put back again."""
+    before = _thread_policies()
+    try:
+        yield lambda: _drop_realtime(before)
+    finally:
+        _drop_realtime(before)
+
+
 def encode_frames(
     frames: Iterable[np.ndarray],
     path: str | os.PathLike,
@@ -67,9 +78,7 @@ def encode_frames(
     path = Path(path)
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner to stderr unless told not to
     opts = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(codec, {}), **(options or {})}
-    before = _thread_policies()
-    with atomic.atomic_writer(path, "wb") as f, contextlib.ExitStack() as stack:
-        stack.callback(_drop_realtime, before)
+    with atomic.atomic_writer(path, "wb") as f, ordinary_scheduling() as settle:
         with av.open(f, mode="w", format="matroska", options={"fflags": "+bitexact"}) as container:
             stream = None
             for t, frame in enumerate(frames):
@@ -85,7 +94,7 @@ def encode_frames(
                 for packet in stream.encode(vf):
                     container.mux(packet)
                 if t == 0:  # the encoder opened (and started its threads) on the first frame
-                    _drop_realtime(before)
+                    settle()
             if stream is None:
                 raise ValueError(f"{path}: no frames to encode")
             for packet in stream.encode():
