@@ -52,7 +52,7 @@ def loop_cmd(
     local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1)] = 1,
     local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).")] = 0.0,
     runner_axis: Annotated[str, typer.Option(help="The axis results are scored on (cpu or cuda, as the contest's two runners); only hosts with this runner_axis get jobs.")] = "cpu",
-    local_device: Annotated[str, typer.Option(help="What jobs on this machine train on: cpu, or cuda where it has a GPU.")] = "cpu",
+    local_device: Annotated[str | None, typer.Option(help="What jobs on this machine train on: cpu or cuda (default: cuda where torch sees a GPU).")] = None,
     data: Data = None,
     challenge_dir: ChallengeDir = None,
     allow_mixed: AllowMixed = False,

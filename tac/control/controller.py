@@ -173,7 +173,7 @@ class Controller:
         # ranked at the priciest backend's rate and device: caps hold wherever a pick lands
         priciest = max(self.backends.values(), key=lambda b: b.price_per_hour, default=None)
         price = priciest.price_per_hour if priciest else 0.0
-        plan = plan_cycle(self.config, self.state, self.search, price, priciest.device if priciest else "cpu")  # fmt: skip
+        plan = plan_cycle(self.config, self.state, self.search, price, priciest.cost_device if priciest else "cpu")  # fmt: skip
         if plan.ranked is not None:
             self._event("ranked", cycle=cycle, **plan.ranked)
         if plan.exploring is not None:
@@ -195,7 +195,7 @@ class Controller:
             if self.stop_reason:
                 return
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
-            cost = CostModel(frames=job_frames(self.config), price_per_hour=backend.price_per_hour, device=backend.device)  # fmt: skip
+            cost = CostModel(frames=job_frames(self.config), price_per_hour=backend.price_per_hour, device=backend.cost_device)  # fmt: skip
             predicted = float(cost.job_cost(CandidateTable.from_params([cand.params]))[0])
             spec = JobSpec(
                 job_id=job_id, candidate=cand, data=self.config.data, challenge_dir=self.config.challenge_dir,

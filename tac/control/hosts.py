@@ -9,8 +9,9 @@
     concurrency = 1                     # jobs it runs at once
     price_per_hour = 2.5                # metered cost unit per hour of wall time
     runner_axis = "cuda"                # "cpu" or "cuda": the axis its results land on
-    device = "cuda"                     # what its jobs train on (a GPU host scoring on the
-                                        # CPU axis: runner_axis = "cpu", device = "cuda")
+    device = "cuda"                     # optional: what its jobs train on (default: CUDA if
+                                        # torch sees it there); a GPU host scoring on the CPU
+                                        # axis: runner_axis = "cpu", device = "cuda"
     accept_new_host_key = false         # true: trust a host key seen for the first time
     identity_file = "~/.ssh/id_tac"     # optional: use only this key
     known_hosts_file = "known_hosts"    # optional; default: the user's own known_hosts
@@ -49,7 +50,7 @@ class Host(BaseModel):
     concurrency: int = Field(1, ge=1)
     price_per_hour: float = Field(0.0, ge=0, allow_inf_nan=False)
     runner_axis: Literal["cpu", "cuda"] = "cuda"
-    device: Literal["cpu", "cuda"] = "cuda"
+    device: Literal["cpu", "cuda"] | None = None  # None: the host's own (CUDA if torch sees it)
     accept_new_host_key: bool = False
     identity_file: str | None = None
     known_hosts_file: str | None = None

@@ -55,7 +55,12 @@ class Backend(ABC):
     concurrency: int  # jobs it runs at once
     price_per_hour: float  # metered cost = wall time × this
     runner_axis: str  # the axis its results land on
-    device: str = "cpu"  # what its jobs train on ("cpu" or "cuda"): cost estimates, job specs
+    device: str | None = None  # what its jobs train on ("cpu", "cuda"; None: the host's own)
+
+    @property
+    def cost_device(self) -> str:
+        """The device its jobs are priced on: the one it names, else its runner axis's."""
+        return self.device or self.runner_axis
 
     @abstractmethod
     def out_dir(self, job_id: str) -> str:

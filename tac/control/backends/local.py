@@ -23,7 +23,7 @@ class LocalBackend(Backend):
         concurrency: int = 1,
         price_per_hour: float = 0.0,
         runner_axis: str = "cpu",
-        device: str = "cpu",
+        device: str | None = None,
         name: str = "local",
         command: list[str] | None = None,
     ):

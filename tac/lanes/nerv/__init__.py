@@ -105,7 +105,9 @@ class NervLane(Lane):
         try:
             settings = NervSettings(**options)
         except ValidationError as exc:
-            raise TacError(f"--option: {str(exc).splitlines()[1].strip()} {str(exc).splitlines()[2].strip()}") from None  # fmt: skip
+            from tac.records import first_error
+
+            raise TacError(f"--option {first_error(exc)}") from None
         _, pairs = video_pairs(originals)
         config, tc = settings.training(len(pairs), NERV_PROFILES.get(profile), steps=kw.get("max_steps"))  # fmt: skip
         result = train(config, tc, originals, scorer, out, kw.get("log", print), init_from=kw.get("init_from"), device=kw.get("device", "cpu"))  # fmt: skip

@@ -5,9 +5,9 @@
     latents  = f16 low per dimension | f16 step per dimension | u8 delta | u32 m | stream
 
 Tensors come in the decoder's `state_dict` order, so their names and shapes follow from the
-config and cost no bytes. Weights are symmetric integers (8 bits: ±127, 4 bits: ±7) with a
-scale per output channel; latents are uint8 per dimension, optionally as differences between
-consecutive pairs (kept when smaller: trained latents drift slowly along the video). Every
+config and cost no bytes. Weights are coded by `tac.quant.tensors` (symmetric integers, 8 bits:
+±127, 4 bits: ±7, with a scale per output channel); latents are uint8 per dimension, optionally
+as differences between consecutive pairs (kept when smaller: trained latents drift slowly along the video). Every
 stream is the smallest of the coders in `tac.quant.entropy` (by default the ones the official
 machine can decode, `entropy.PORTABLE`).
 
@@ -20,38 +20,14 @@ from __future__ import annotations
 import json
 import struct
 
-import numpy as np
 import torch
 
 from ...quant import entropy
+from ...quant.tensors import Reader, chunk, dequantize_tensor, pack_tensors, qmax, quantize_tensor  # noqa: F401
 from .model import NervConfig, NervDecoder
 
 MAGIC = b"NRV1"
 LATENT_LEVELS = 255
-
-
-def _qmax(bits: int) -> int:
-    if bits not in (4, 8):
-        raise ValueError(f"nerv weights are 8- or 4-bit, not {bits}")
-    return 2 ** (bits - 1) - 1
-
-
-def _scale_shape(t: torch.Tensor) -> tuple[int, ...]:
-    return (t.shape[0],) + (1,) * (t.ndim - 1) if t.ndim > 1 else (1,)
-
-
-def quantize_tensor(t: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """float tensor → (int64 codes, float16 scales): per output channel, symmetric."""
-    t = t.detach().float().cpu()
-    flat = t.reshape(t.shape[0], -1) if t.ndim > 1 else t.reshape(1, -1)
-    peak = flat.abs().amax(dim=1)
-    scale = (peak / _qmax(bits)).clamp_min(1e-8).half()  # the shipped value, rounded first
-    codes = torch.round(t / scale.float().view(_scale_shape(t))).clamp(-_qmax(bits), _qmax(bits))
-    return codes.long(), scale
-
-
-def dequantize_tensor(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return codes.float() * scale.float().view(_scale_shape(codes))
 
 
 def quantize_latents(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -76,17 +52,11 @@ def quantized_state(decoder: NervDecoder, latents: torch.Tensor, bits: int) -> t
     return state, dequantize_latents(*quantize_latents(latents))
 
 
-def _chunk(stream: bytes) -> bytes:
-    return struct.pack("<I", len(stream)) + stream
-
-
 def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entropy.PORTABLE) -> bytes:  # fmt: skip
     """The payload member. Deterministic: the same weights give the same bytes."""
     config = decoder.config.to_json().encode()
     parts = [MAGIC, struct.pack("<H", len(config)), config, struct.pack("<B", bits)]
-    for t in decoder.state_dict().values():
-        codes, scale = quantize_tensor(t, bits)
-        parts += [scale.numpy().astype("<f2").tobytes(), _chunk(entropy.encode(codes.numpy(), coders))]  # fmt: skip
+    parts.append(pack_tensors(decoder.state_dict().values(), bits, coders))
     codes, low, step = quantize_latents(latents)
     plain = entropy.encode(codes.numpy(), coders)
     delta = entropy.encode(torch.diff(codes, dim=0, prepend=torch.zeros_like(codes[:1])).numpy(), coders)  # fmt: skip
@@ -95,45 +65,21 @@ def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entr
         low.numpy().astype("<f2").tobytes(),
         step.numpy().astype("<f2").tobytes(),
         struct.pack("<B", use_delta),
-        _chunk(delta if use_delta else plain),
+        chunk(delta if use_delta else plain),
     ]
     return b"".join(parts)
 
 
-class _Reader:
-    def __init__(self, blob: bytes):
-        self.blob, self.pos = blob, 0
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.blob):
-            raise ValueError("nerv payload is truncated")
-        out = self.blob[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def f16(self, n: int) -> torch.Tensor:
-        return torch.from_numpy(np.frombuffer(self.take(2 * n), dtype="<f2").astype(np.float16))
-
-    def stream(self) -> np.ndarray:
-        (m,) = struct.unpack("<I", self.take(4))
-        return entropy.decode(self.take(m))
-
-
 def unpack(blob: bytes) -> tuple[NervConfig, dict, torch.Tensor, int]:
     """payload → (config, decoder state, latents, bits), exactly `quantized_state`'s tensors."""
-    r = _Reader(blob)
+    r = Reader(blob, "nerv payload")
     if r.take(4) != MAGIC:
         raise ValueError("not a nerv payload (bad magic)")
     (n,) = struct.unpack("<H", r.take(2))
     config = NervConfig.from_dict(json.loads(r.take(n)))
     (bits,) = struct.unpack("<B", r.take(1))
-    state = {}
-    for name, like in NervDecoder(config).state_dict().items():
-        scale = r.f16(like.shape[0] if like.ndim > 1 else 1)
-        codes = torch.from_numpy(r.stream())
-        if codes.numel() != like.numel():
-            raise ValueError(f"nerv payload: {name} has {codes.numel()} values, not {like.numel()}")
-        state[name] = dequantize_tensor(codes.view(like.shape), scale)
+    qmax(bits)  # a bit width the payload cannot hold is refused here
+    state = r.tensors(NervDecoder(config).state_dict())
     dims = config.latent_dim
     low, step = r.f16(dims), r.f16(dims)
     (use_delta,) = struct.unpack("<B", r.take(1))

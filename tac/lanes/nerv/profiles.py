@@ -10,6 +10,8 @@ shape (`NervConfig`) and the trainer's configuration. pydantic only: no torch he
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from tac.registry import Registry
@@ -100,7 +102,7 @@ class NervSettings(BaseModel):
 
     latent_dim: int = Field(28, ge=1, le=256)
     width: int = Field(36, ge=4, le=256)
-    bits: int = Field(8)
+    bits: Literal[4, 8] = 8
     rate_weight: float = Field(1.0, ge=0)
     steps: int | None = Field(None, ge=1)  # None: the profile's
 

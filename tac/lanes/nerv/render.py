@@ -1,13 +1,8 @@
-"""From the representation to what a .raw file holds: the one definition both sides use.
+"""Drawing a nerv representation: its decoder on its latents, through the shared `lanes/draw.py`
+(bicubic to 874×1164, clamp, round, batches of 4 pairs) — the one definition training's exact
+evaluation and the submission's inflate both call.
 
-    decoder(latents[batch]) → (B, 2, 3, h, w) float → bicubic up to 874×1164
-      → clamp to [0, 255], round → uint8 frames (H, W, 3), pair by pair
-
-Training's exact evaluation and the submission's inflate both call `draw_frames` with the same
-batch size, so they compute the same operations on the same tensors: what tac scores is, bit for
-bit, what the contest machine writes. Training's differentiable path shares `upsample`.
-
-Imports torch only: submissions carry this file verbatim.
+Imports torch and `draw` only: submissions carry this file verbatim.
 """
 
 from __future__ import annotations
@@ -15,33 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 
-CAMERA_HEIGHT, CAMERA_WIDTH = 874, 1164
-DRAW_BATCH = 4  # pairs per decoder call when drawing frames (both sides: same numbers)
-
-
-def upsample(pairs: torch.Tensor) -> torch.Tensor:
-    """(B, 2, 3, h, w) float → (B, 2, 3, 874, 1164) float, bicubic (not yet clamped)."""
-    b = pairs.shape[0]
-    flat = pairs.reshape(b * 2, 3, *pairs.shape[-2:])
-    up = F.interpolate(flat, size=(CAMERA_HEIGHT, CAMERA_WIDTH), mode="bicubic", align_corners=False)  # fmt: skip
-    return up.reshape(b, 2, 3, CAMERA_HEIGHT, CAMERA_WIDTH)
-
-
-def to_uint8(frames: torch.Tensor) -> torch.Tensor:
-    """(…, 3, H, W) float → (…, H, W, 3) uint8: clamp, round to nearest (half to even)."""
-    return frames.clamp(0.0, 255.0).round().to(torch.uint8).movedim(-3, -1)
-
-
-@torch.no_grad()
-def draw_pairs(decoder, latents: torch.Tensor, batch: int = DRAW_BATCH) -> Iterator[torch.Tensor]:
-    """uint8 pairs (B, 2, 874, 1164, 3), `batch` pairs at a time, in order."""
-    for first in range(0, len(latents), batch):
-        yield to_uint8(upsample(decoder(latents[first : first + batch])))
+from .. import draw
+from ..draw import DRAW_BATCH, upsample  # noqa: F401  (what training and the lane use)
 
 
 def draw_frames(decoder, latents: torch.Tensor, batch: int = DRAW_BATCH) -> Iterator[torch.Tensor]:
     """Every frame of the video, (874, 1164, 3) uint8, in order: frame 2i and 2i+1 from pair i."""
-    for pairs in draw_pairs(decoder, latents, batch):
-        yield from pairs.reshape(-1, CAMERA_HEIGHT, CAMERA_WIDTH, 3)
+    return draw.draw_frames(lambda pairs: decoder(latents[pairs]), len(latents), batch)

@@ -2,7 +2,7 @@
 a verbatim copy of the tac modules that rebuild and draw the representation.
 
 `nervrt` mirrors tac's own layout (`nervrt/lanes/nerv/{model,packing,render}.py`,
-`nervrt/quant/entropy.py`), so the modules' relative imports resolve the same way in both:
+`nervrt/lanes/draw.py`, `nervrt/quant/{entropy,tensors}.py`), so the modules' relative imports resolve the same way in both:
 the contest machine runs the very source tac trained and scored with. The copied modules
 import only the standard library, numpy and torch (and a coder's library when a stream names
 brotli, zstd or range coding).
@@ -21,7 +21,9 @@ _COPIED = (
     ("lanes/nerv/model.py", "lanes/nerv/model.py"),
     ("lanes/nerv/packing.py", "lanes/nerv/packing.py"),
     ("lanes/nerv/render.py", "lanes/nerv/render.py"),
+    ("lanes/draw.py", "lanes/draw.py"),
     ("quant/entropy.py", "quant/entropy.py"),
+    ("quant/tensors.py", "quant/tensors.py"),
 )
 # the packages' own __init__ files import the lane and training machinery: not copied
 _WRITTEN = {

@@ -21,118 +21,66 @@ is kept. That score is the one `tac submission build` reproduces from the checkp
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.func import functional_call
 
 from tac.contest import constants as C
 from tac.contest.originals import Originals
-from tac.contest.reference import reference_outputs
-from tac.contest.score import contest_score, rate
-from tac.contest.scorer import Scorer, distortions, official_mean
+from tac.contest.scorer import Scorer
 from tac.errors import TacError
+from tac.lanes.chain import (
+    Chain,
+    Evaluation,
+    evaluate_drawn,
+    qat_state,
+    shipped,
+    video_pairs,
+    weight_bytes,
+)
 from tac.lanes.nerv import packing, render
 from tac.lanes.nerv.checkpoint import load_checkpoint, save_checkpoint
 from tac.lanes.nerv.model import NervConfig, NervRepresentation
 from tac.lanes.nerv.profiles import NervTrainConfig
 from tac.quant.rate import entropy_bits
-from tac.submission.archive import write_deterministic_zip
 from tac.train.averaging import ParameterAverage
-from tac.train.losses import ScorerView, scorer_loss, scorer_view, uint8_roundtrip
-from tac.video.decode import count_frames, iter_pair_batches
+from tac.video.decode import count_frames
 
 PAYLOAD_MEMBER = "nerv.bin"  # the archive's only member
 
 
-# --- the differentiable chain -----------------------------------------------------------------
-
-
-def _shipped(t: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """Exactly `value` forward, the identity backward (to `t`)."""
-    return value + (t - t.detach())
+# --- what the payload will hold, differentiably -----------------------------------------------
 
 
 def qat_forward(rep: NervRepresentation, idx: torch.Tensor, bits: int) -> torch.Tensor:
     """Draw pairs `idx` with the weights and latents at the values the payload will hold."""
-    state = {
-        name: _shipped(p, packing.dequantize_tensor(*packing.quantize_tensor(p, bits)).to(p))
-        for name, p in rep.decoder.named_parameters()
-    }
+    state = qat_state(rep.decoder, bits)
     codes, low, step = packing.quantize_latents(rep.latents)
-    latents = _shipped(rep.latents, packing.dequantize_latents(codes, low, step).to(rep.latents))
+    latents = shipped(rep.latents, packing.dequantize_latents(codes, low, step).to(rep.latents))
     return functional_call(rep.decoder, state, (latents[idx],))
-
-
-def camera_frames(pairs: torch.Tensor) -> torch.Tensor:
-    """Decoder output → what inflate writes, as float (B, 2, 3, 874, 1164), rounding straight-through."""
-    return uint8_roundtrip(render.upsample(pairs))
 
 
 def estimated_bytes(rep: NervRepresentation, bits: int) -> torch.Tensor:
     """The payload's entropy-coded bytes as a differentiable function of weights and latents."""
-    qmax = 2 ** (bits - 1) - 1
-    total = torch.zeros((), device=rep.latents.device)
-    for p in rep.decoder.parameters():
-        _, scale = packing.quantize_tensor(p, bits)
-        shape = (p.shape[0],) + (1,) * (p.ndim - 1) if p.ndim > 1 else (1,)
-        total = total + entropy_bits(p / scale.float().to(p.device).view(shape), -qmax, qmax)
     _, low, step = packing.quantize_latents(rep.latents)
     z = (rep.latents - low.float().to(rep.latents)) / step.float().to(rep.latents)
-    total = total + entropy_bits(torch.diff(z, dim=0), -packing.LATENT_LEVELS, packing.LATENT_LEVELS)  # fmt: skip
-    return total / 8
+    latents = entropy_bits(torch.diff(z, dim=0), -packing.LATENT_LEVELS, packing.LATENT_LEVELS)
+    return weight_bytes(rep.decoder, bits) + latents / 8
 
 
 # --- the exact round trip ---------------------------------------------------------------------
 
 
-@dataclass
-class Evaluation:
-    """The archive round trip's numbers: what the exact evaluator would report."""
-
-    step: int
-    seg: float
-    pose: float
-    archive_bytes: int
-    score: float
-    payload_sha256: str = ""
-
-    @property
-    def distortion(self) -> float:
-        return C.SEG_WEIGHT * self.seg + math.sqrt(C.POSE_WEIGHT * self.pose)
-
-
-def archive_bytes(blob: bytes) -> int:
-    """The size of the archive.zip a submission of this payload has (zipped for real)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return write_deterministic_zip({PAYLOAD_MEMBER: blob}, Path(tmp) / "a.zip").stat().st_size
-
-
 def score_payload(blob: bytes, video: Path, original_bytes: int, scorer: Scorer, step: int = 0) -> Evaluation:  # fmt: skip
     """Unpack, draw every frame as inflate does, and score like `evaluate_submission`."""
-    import hashlib
-
     decoder, latents = packing.load(blob)
-    ref = reference_outputs(scorer, video)
-    poses, segs, done = [], [], 0
-    for batch in iter_pair_batches(render.draw_frames(decoder, latents), C.DEFAULT_BATCH_SIZE):
-        comp = scorer.outputs(batch)
-        pose, seg = distortions(ref.slice(done, done + len(comp)), comp)
-        poses.append(pose)
-        segs.append(seg)
-        done += len(comp)
-    pose_d, seg_d = official_mean(poses), official_mean(segs)
-    size = archive_bytes(blob)
-    score = contest_score(seg_d, pose_d, rate(size, original_bytes))
-    return Evaluation(step, seg_d, pose_d, size, score, hashlib.sha256(blob).hexdigest())
+    return evaluate_drawn(render.draw_frames(decoder, latents), {PAYLOAD_MEMBER: blob}, video, original_bytes, scorer, step)  # fmt: skip
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -147,70 +95,28 @@ class NervTrainResult:
     polished: list[dict] = field(default_factory=list)  # polish.Decision per stage
 
 
-def video_pairs(originals: Originals) -> tuple[str, torch.Tensor]:
-    """The one original's frames as uint8 pairs (P, 2, 874, 1164, 3)."""
-    from tac.video.decode import decode_video
-
-    if len(originals.video_names) != 1:
-        raise TacError(
-            f"the nerv lane represents one video; {originals.names_file} lists "
-            f"{len(originals.video_names)} — list one name per run"
-        )
-    name = originals.video_names[0]
-    frames = decode_video(originals.path(name))
-    pairs = len(frames) // C.SEQ_LEN
-    if pairs < 1:
-        raise TacError(f"{originals.path(name)}: fewer than two frames")
-    return name, torch.from_numpy(np.ascontiguousarray(frames[: 2 * pairs])).view(pairs, 2, *frames.shape[1:])  # fmt: skip
-
-
-def _float_pairs(pairs_u8: torch.Tensor, device) -> torch.Tensor:
-    return pairs_u8.to(device).permute(0, 1, 4, 2, 3).float()
-
-
-@torch.no_grad()
-def targets(posenet, segnet, pairs_u8: torch.Tensor, device, batch: int = 4) -> ScorerView:
-    """What the scorers see on the original pairs, computed once (kept on `device`)."""
-    views = [scorer_view(posenet, segnet, _float_pairs(c, device)) for c in pairs_u8.split(batch)]
-    return ScorerView.cat(views)
-
-
 def _shape(c: NervConfig) -> str:
     return f"{c.pairs}-pair, latent {c.latent_dim}, channels {'/'.join(map(str, c.channels))}, {c.out_size[0]}×{c.out_size[1]}"  # fmt: skip
 
 
-def _rows(view: ScorerView, idx: torch.Tensor) -> ScorerView:
-    return ScorerView(view.features[idx], view.pose[idx], view.seg_logits[idx])
-
-
-def _on(net: torch.nn.Module, device) -> torch.nn.Module:
-    """The frozen scorer network on the training device (a copy when the exact scorer's axis
-    is another device: a GPU host trains on CUDA and scores on the runner's axis)."""
-    return net if next(net.parameters()).device == torch.device(device) else copy.deepcopy(net).to(device)  # fmt: skip
-
-
 @dataclass
 class Objective:
-    """The training loss of a batch of pairs: the evaluation chain against the cached targets,
-    plus the rate term at the score's exchange rate. Training and refinement both minimise it."""
+    """The training loss of a batch of pairs: the evaluation chain against the cached targets
+    (`tac.lanes.chain`), plus the rate term at the score's exchange rate. Training and
+    refinement both minimise it."""
 
-    posenet: torch.nn.Module
-    segnet: torch.nn.Module
-    target: ScorerView
+    chain: Chain
     byte_weight: float
     bits: int
 
     @classmethod
     def of(cls, pairs_u8: torch.Tensor, scorer: Scorer, bits: int, rate_weight: float, original_bytes: int, device="cpu") -> Objective:  # fmt: skip
         """The objective for a video's pairs: the scorers on `device`, targets computed once."""
-        posenet, segnet = (_on(net.eval().requires_grad_(False), device) for net in (scorer.posenet, scorer.segnet))  # fmt: skip
-        target = targets(posenet, segnet, pairs_u8, device)
-        return cls(posenet, segnet, target, rate_weight * C.RATE_WEIGHT / original_bytes, bits)
+        return cls(Chain.of(pairs_u8, scorer, device), rate_weight * C.RATE_WEIGHT / original_bytes, bits)  # fmt: skip
 
     def __call__(self, rep: NervRepresentation, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
         """(loss, distortion, estimated payload bytes) for pairs `idx` (on the training device)."""
-        view = scorer_view(self.posenet, self.segnet, camera_frames(qat_forward(rep, idx, self.bits)))  # fmt: skip
-        distortion = scorer_loss(view, _rows(self.target, idx))
+        distortion = self.chain.distortion(qat_forward(rep, idx, self.bits), idx)
         est = estimated_bytes(rep, self.bits)
         return distortion + self.byte_weight * est, distortion, est
 

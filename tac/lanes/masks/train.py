@@ -1,0 +1,167 @@
+"""Training the renderer through the frozen scorers, from exactly what inflate will have.
+
+    masks  SegNet's classes of every pair's second frame, at the renderer's size, coded with the
+           chosen mask codec and decoded again (a lossy codec's errors are what the renderer
+           sees at inflate, so it trains on them)
+    poses  the PoseNet targets, through the pose side channel and back
+    step   renderer (QAT: weights at their shipped values, gradients straight through)
+             → the shared evaluation chain (`tac.lanes.chain`: bicubic to camera size, rounding,
+               the scorers' own preprocessing) → 100·seg surrogate + √(10·pose MSE)
+             + rate weight · 25 · (estimated renderer bytes) / original bytes
+
+The mask and pose bytes are fixed by the codec settings, so only the renderer's bytes have a
+gradient; the exact round trip counts all of them. Every `eval_every` steps the EMA goes through
+the real archive round trip (pack, zip, unpack, decode the masks and poses, draw every frame as
+inflate draws it, score with the exact evaluator's functions) and the best is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from safetensors.torch import save
+from torch.func import functional_call
+
+from tac import atomic
+from tac.contest import constants as C
+from tac.contest.scorer import Scorer
+from tac.errors import TacError
+from tac.lanes import draw
+from tac.lanes.chain import Chain, Evaluation, evaluate_drawn, qat_state, video_pairs, weight_bytes
+from tac.lanes.masks import payload
+from tac.lanes.masks import pose as pose_channel
+from tac.lanes.masks.codecs import MASK_CODECS
+from tac.lanes.masks.masks import pose_targets, video_masks
+from tac.lanes.masks.renderer import Renderer, RendererConfig
+from tac.train.averaging import ParameterAverage
+
+
+class MasksTrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codec: str = "context"  # a MASK_CODECS name
+    crf: int | None = None  # the lossy codecs' knob (None: the codec's default)
+    pose_bits: int = Field(10, ge=1, le=16)
+    bits: int = 8  # the renderer's weights: 8 or 4
+    steps: int = Field(40, ge=1)
+    batch: int = Field(2, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    warmup: float = Field(0.1, ge=0, lt=1)
+    clip: float = Field(1.0, gt=0)
+    ema_decay: float = Field(0.9, ge=0, lt=1)
+    rate_weight: float = Field(1.0, ge=0)
+    eval_every: int = Field(20, ge=1)
+    seed: int = 0
+
+
+def scaled_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Masks at the scorers' size → every k-th label down to `size` (nearest; k must divide)."""
+    h, w = masks.shape[1:]
+    if h % size[0] or w % size[1]:
+        raise TacError(f"a renderer of {size[0]}×{size[1]} cannot take masks of {h}×{w}: the size must divide it")  # fmt: skip
+    return np.ascontiguousarray(masks[:, :: h // size[0], :: w // size[1]])
+
+
+@dataclass
+class MasksTrainResult:
+    checkpoint: Path
+    best: Evaluation
+    history: list[Evaluation] = field(default_factory=list)
+    steps_per_s: float = 0.0
+
+
+def side_streams(masks: np.ndarray, poses: np.ndarray, tc: MasksTrainConfig) -> tuple[bytes, bytes]:
+    """The coded masks and poses: what the payload carries beside the renderer."""
+    knobs = {"crf": tc.crf} if tc.crf is not None else {}
+    return MASK_CODECS.get(tc.codec).encode(masks, **knobs), pose_channel.encode(poses, tc.pose_bits)  # fmt: skip
+
+
+def train(
+    config: RendererConfig,
+    tc: MasksTrainConfig,
+    originals,
+    scorer: Scorer,
+    out_dir: Path,
+    log: Callable[[str], None] = print,
+    device: str = "cpu",
+) -> MasksTrainResult:
+    """Fit a renderer to the one original video; writes `out_dir/renderer.safetensors` (the best
+    exactly-scored EMA, float) with its card, the payload it scored (`masks.bin`) and telemetry."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name, pairs_u8 = video_pairs(originals)
+    video = originals.path(name)
+    masks = scaled_masks(video_masks(scorer, video), config.out_size)
+    mask_stream, pose_stream = side_streams(masks, pose_targets(scorer, video), tc)
+    # train on what inflate will decode
+    seen_masks = torch.from_numpy(MASK_CODECS.get(tc.codec).decode(mask_stream).astype(np.int64)).to(device)  # fmt: skip
+    seen_poses = torch.from_numpy(pose_channel.decode(pose_stream)).to(device)
+    log(f"masks: {tc.codec} {len(mask_stream):,} bytes, {float((seen_masks.cpu().numpy() != masks).mean()):.4%} labels changed; poses {len(pose_stream):,} bytes")  # fmt: skip
+    chain = Chain.of(pairs_u8, scorer, device)
+    torch.manual_seed(tc.seed)
+    renderer = Renderer(config).to(device)
+    opt = torch.optim.AdamW(renderer.parameters(), lr=tc.lr, weight_decay=0.0)
+    warm = max(1, round(tc.warmup * tc.steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, tc.steps - warm))))  # fmt: skip
+    ema = ParameterAverage(renderer, tc.ema_decay)
+    byte_weight = tc.rate_weight * C.RATE_WEIGHT / originals.total_bytes
+    gen = torch.Generator().manual_seed(tc.seed)
+    telemetry = out_dir / "telemetry.jsonl"
+    telemetry.unlink(missing_ok=True)
+    ckpt = out_dir / "renderer.safetensors"
+
+    def record(entry: dict) -> None:
+        with telemetry.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def round_trip(model: Renderer, step: int) -> tuple[Evaluation, bytes]:
+        blob = payload.pack(model, tc.bits, tc.codec, mask_stream, pose_stream)
+        shipped, m, p = payload.load(blob)
+        frames = draw.draw_frames(lambda s: shipped(m[s], p[s]), len(m))
+        ev = evaluate_drawn(frames, {payload.MEMBER: blob}, video, originals.total_bytes, scorer, step)  # fmt: skip
+        record({"event": "exact", **asdict(ev)})
+        return ev, blob
+
+    def keep(model: Renderer, ev: Evaluation, blob: bytes) -> None:
+        atomic.write_bytes(ckpt, save({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}))  # fmt: skip
+        atomic.write_bytes(out_dir / payload.MEMBER, blob)
+        card = {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": 2 * len(pairs_u8), "original_bytes": originals.total_bytes}}  # fmt: skip
+        atomic.write_json(ckpt.with_suffix(".json"), card)
+
+    best, blob = round_trip(ema.model, 0)
+    keep(ema.model, best, blob)
+    history = [best]
+    log(f"renderer step 0: exact score {best.score:.4f} (seg {best.seg:.6f}, pose {best.pose:.6f}, {best.archive_bytes:,} bytes)")  # fmt: skip
+    start = time.monotonic()
+    for step in range(1, tc.steps + 1):
+        renderer.train()
+        idx = torch.randperm(len(pairs_u8), generator=gen)[: tc.batch].to(device)
+        drawn = functional_call(renderer, qat_state(renderer, tc.bits), (seen_masks[idx], seen_poses[idx]))  # fmt: skip
+        distortion = chain.distortion(drawn, idx)
+        est = weight_bytes(renderer, tc.bits)
+        loss = distortion + byte_weight * est
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(renderer.parameters(), tc.clip)
+        opt.step()
+        sched.step()
+        ema.update(renderer)
+        record({"event": "step", "step": step, "loss": loss.item(), "distortion": distortion.item(), "est_bytes": est.item()})  # fmt: skip
+        if step % tc.eval_every == 0 or step == tc.steps:
+            ev, blob = round_trip(ema.model, step)
+            history.append(ev)
+            kept = ev.score < best.score
+            if kept:
+                best = ev
+                keep(ema.model, best, blob)
+            log(f"renderer step {step}/{tc.steps}: loss {loss.item():.4f}, exact score {ev.score:.4f} "
+                f"(seg {ev.seg:.6f}, pose {ev.pose:.6f}, {ev.archive_bytes:,} bytes){' kept' if kept else ''}")  # fmt: skip
+    return MasksTrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))
