@@ -79,7 +79,9 @@ class LoopConfig(BaseModel):
     local: bool = True
     local_concurrency: int = Field(1, ge=1)
     local_price_per_hour: Cost = 0.0
-    local_device: Literal["cpu", "cuda"] | None = None  # what local jobs train on (None: CUDA if torch sees it)
+    local_device: Literal["cpu", "cuda"] | None = (
+        None  # what local jobs train on (None: CUDA if torch sees it)
+    )
     hosts_file: str | None = None
     job_timeout_s: Seconds = 3600.0
     poll_s: Seconds = 1.0
