@@ -170,7 +170,8 @@ class Controller:
 
     # --- planning ---------------------------------------------------------------------------
     def _plan(self, cycle: int) -> list[Candidate]:
-        # ranked at the priciest backend's rate and device: caps hold wherever a pick lands
+        # ranked at the priciest backend's rate and device; each dispatch is priced again, and its
+        # reservation checked, on the backend it lands on
         priciest = max(self.backends.values(), key=lambda b: b.price_per_hour, default=None)
         price = priciest.price_per_hour if priciest else 0.0
         plan = plan_cycle(self.config, self.state, self.search, price, priciest.cost_device if priciest else "cpu")  # fmt: skip
