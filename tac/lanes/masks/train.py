@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ class MasksTrainConfig(BaseModel):
     codec: str = "context"  # a MASK_CODECS name
     crf: int | None = None  # the lossy codecs' knob (None: the codec's default)
     pose_bits: int = Field(10, ge=1, le=16)
-    bits: int = 8  # the renderer's weights: 8 or 4
+    bits: Literal[4, 8] = 8  # the renderer's weights
     steps: int = Field(40, ge=1)
     batch: int = Field(2, ge=1)
     lr: float = Field(3e-3, gt=0)
