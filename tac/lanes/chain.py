@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -123,6 +124,40 @@ class Evaluation:
         return C.SEG_WEIGHT * self.seg + math.sqrt(C.POSE_WEIGHT * self.pose)
 
 
+@dataclass
+class TrainResult:
+    """What a drawing lane's training leaves: the kept checkpoint and its exact evaluations."""
+
+    checkpoint: Path
+    best: Evaluation
+    history: list[Evaluation] = field(default_factory=list)
+    steps_per_s: float = 0.0
+
+
+def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:  # fmt: skip
+    """Linear warm-up over `warmup` of the steps, then cosine decay to zero."""
+    warm = max(1, round(warmup * steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+class Telemetry:
+    """`telemetry.jsonl` in a training run's directory: one JSON object a line, started afresh."""
+
+    def __init__(self, out_dir: Path):
+        self.path = Path(out_dir) / "telemetry.jsonl"
+        self.path.unlink(missing_ok=True)
+
+    def __call__(self, entry: dict) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
 def archive_bytes(members: dict[str, bytes]) -> int:
     """The size of the archive.zip holding `members` (zipped for real, deterministically)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,19 +181,35 @@ def evaluate_drawn(frames: Iterable[torch.Tensor], members: dict[str, bytes], vi
     return Evaluation(step, seg_d, pose_d, size, contest_score(seg_d, pose_d, rate(size, original_bytes)), digest)  # fmt: skip
 
 
-def video_pairs(originals) -> tuple[str, torch.Tensor]:
-    """The one original's name and frames as uint8 pairs (P, 2, 874, 1164, 3): the lanes that
-    represent a video by a network represent exactly one."""
-    import numpy as np
-
-    from tac.video.decode import decode_video
-
+def one_video(originals) -> str:
+    """The name of the one original: the lanes that represent a video by a network represent
+    exactly one."""
     if len(originals.video_names) != 1:
         raise TacError(
             f"this lane represents one video; {originals.names_file} lists "
             f"{len(originals.video_names)} — list one name per run"
         )
-    name = originals.video_names[0]
+    return originals.video_names[0]
+
+
+def pair_count(originals) -> int:
+    """The one original's frame pairs, counted from its packets (nothing decoded)."""
+    from tac.video.decode import count_frames
+
+    name = one_video(originals)
+    pairs = count_frames(originals.path(name)) // C.SEQ_LEN
+    if pairs < 1:
+        raise TacError(f"{originals.path(name)}: fewer than two frames")
+    return pairs
+
+
+def video_pairs(originals) -> tuple[str, torch.Tensor]:
+    """The one original's name and frames as uint8 pairs (P, 2, 874, 1164, 3)."""
+    import numpy as np
+
+    from tac.video.decode import decode_video
+
+    name = one_video(originals)
     frames = decode_video(originals.path(name))
     pairs = len(frames) // C.SEQ_LEN
     if pairs < 1:

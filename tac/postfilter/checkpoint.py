@@ -6,41 +6,26 @@ leaves it out of the copy.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 import torch.nn as nn
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
 
-from tac import atomic
+from tac.checkpoints import read_checkpoint, write_checkpoint
 from tac.errors import TacError
 from tac.postfilter.apply import filter_frames
 
 
 def save_checkpoint(path: Path, model: nn.Module, arch: dict, config, metrics: dict) -> Path:
     """`path` (.safetensors) holds the deployed weights; `path.with_suffix('.json')` the card."""
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    atomic.write_bytes(path, save(state))
-    card = {"v": 1, "arch": arch, "train": config.model_dump(), "metrics": metrics}
-    atomic.write_json(Path(path).with_suffix(".json"), card)
-    return Path(path)
+    return write_checkpoint(path, model, {"v": 1, "arch": arch, "train": config.model_dump(), "metrics": metrics})  # fmt: skip
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the filter from its card and load the weights strictly."""
     from tac.postfilter.registry import build_postfilter
 
-    path = Path(path)
-    card_path = path.with_suffix(".json")
-    if not path.is_file() or not card_path.is_file():
-        raise TacError(f"{path}: checkpoint needs both {path.name} and {card_path.name}")
-    try:
-        card = json.loads(card_path.read_text())
-        state = load_file(str(path))
-    except (json.JSONDecodeError, SafetensorError, OSError) as exc:
-        raise TacError(f"{path}: unreadable checkpoint ({exc})") from None
+    state, card = read_checkpoint(path)
     model = build_postfilter(**card["arch"])
     try:
         model.load_state_dict(state, strict=True)

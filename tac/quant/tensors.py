@@ -14,6 +14,7 @@ Imports numpy, torch and `entropy` only: submissions carry this file verbatim.
 
 from __future__ import annotations
 
+import json
 import struct
 
 import numpy as np
@@ -59,6 +60,12 @@ def pack_tensors(tensors, bits: int, coders=entropy.PORTABLE) -> bytes:
     return b"".join(parts)
 
 
+def network_header(magic: bytes, config_json: str, bits: int) -> bytes:
+    """A payload's opening: magic | u16 n | the network's config JSON (n bytes) | u8 bits."""
+    config = config_json.encode()
+    return magic + struct.pack("<H", len(config)) + config + struct.pack("<B", bits)
+
+
 class Reader:
     """Sequential reads from a payload, with one clear error when it runs out."""
 
@@ -81,6 +88,17 @@ class Reader:
 
     def stream(self) -> np.ndarray:
         return entropy.decode(self.chunk())
+
+    def network_header(self, magic: bytes) -> tuple[dict, int]:
+        """(config dict, bits) from what `network_header` wrote; a bit width no network here
+        can hold is refused."""
+        if self.take(len(magic)) != magic:
+            raise ValueError(f"not a {self.what} (bad magic)")
+        (n,) = struct.unpack("<H", self.take(2))
+        config = json.loads(self.take(n))
+        (bits,) = struct.unpack("<B", self.take(1))
+        qmax(bits)
+        return config, bits
 
     def tensors(self, like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The tensors `pack_tensors` wrote for a state shaped like `like`, dequantized."""

@@ -11,7 +11,6 @@ renderer at its shipped weights and the decoded masks and poses.
 
 from __future__ import annotations
 
-import json
 import struct
 
 import numpy as np
@@ -21,17 +20,16 @@ from tac.lanes.masks import pose as pose_channel
 from tac.lanes.masks.codecs import MASK_CODECS
 from tac.lanes.masks.renderer import Renderer, RendererConfig
 from tac.quant import entropy
-from tac.quant.tensors import Reader, chunk, pack_tensors, qmax
+from tac.quant.tensors import Reader, chunk, network_header, pack_tensors
 
 MAGIC = b"MSR1"
 MEMBER = "masks.bin"
 
 
 def pack(renderer: Renderer, bits: int, codec: str, mask_stream: bytes, pose_stream: bytes, coders=entropy.PORTABLE) -> bytes:  # fmt: skip
-    config = renderer.config.to_json().encode()
     name = codec.encode()
     return b"".join([
-        MAGIC, struct.pack("<H", len(config)), config, struct.pack("<B", bits),
+        network_header(MAGIC, renderer.config.to_json(), bits),
         pack_tensors(renderer.state_dict().values(), bits, coders),
         struct.pack("<B", len(name)), name, chunk(mask_stream), chunk(pose_stream),
     ])  # fmt: skip
@@ -39,12 +37,8 @@ def pack(renderer: Renderer, bits: int, codec: str, mask_stream: bytes, pose_str
 
 def unpack(blob: bytes) -> tuple[RendererConfig, dict, int, str, bytes, bytes]:
     r = Reader(blob, "masks payload")
-    if r.take(4) != MAGIC:
-        raise ValueError("not a masks payload (bad magic)")
-    (n,) = struct.unpack("<H", r.take(2))
-    config = RendererConfig.from_dict(json.loads(r.take(n)))
-    (bits,) = struct.unpack("<B", r.take(1))
-    qmax(bits)
+    data, bits = r.network_header(MAGIC)
+    config = RendererConfig.from_dict(data)
     state = r.tensors(Renderer(config).state_dict())
     (c,) = struct.unpack("<B", r.take(1))
     codec = r.take(c).decode()

@@ -18,25 +18,34 @@ inflate draws it, score with the exact evaluator's functions) and the best is ke
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
-from safetensors.torch import save
 from torch.func import functional_call
 
 from tac import atomic
+from tac.checkpoints import write_checkpoint
 from tac.contest import constants as C
 from tac.contest.scorer import Scorer
 from tac.errors import TacError
 from tac.lanes import draw
-from tac.lanes.chain import Chain, Evaluation, evaluate_drawn, qat_state, video_pairs, weight_bytes
+from tac.lanes.chain import (
+    Chain,
+    Evaluation,
+    Telemetry,
+    TrainResult,
+    evaluate_drawn,
+    qat_state,
+    video_pairs,
+    warmup_cosine,
+    weight_bytes,
+)
 from tac.lanes.masks import payload
 from tac.lanes.masks import pose as pose_channel
 from tac.lanes.masks.codecs import MASK_CODECS
@@ -71,14 +80,6 @@ def scaled_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(masks[:, :: h // size[0], :: w // size[1]])
 
 
-@dataclass
-class MasksTrainResult:
-    checkpoint: Path
-    best: Evaluation
-    history: list[Evaluation] = field(default_factory=list)
-    steps_per_s: float = 0.0
-
-
 def side_streams(masks: np.ndarray, poses: np.ndarray, tc: MasksTrainConfig) -> tuple[bytes, bytes]:
     """The coded masks and poses: what the payload carries beside the renderer."""
     knobs = {"crf": tc.crf} if tc.crf is not None else {}
@@ -93,7 +94,7 @@ def train(
     out_dir: Path,
     log: Callable[[str], None] = print,
     device: str = "cpu",
-) -> MasksTrainResult:
+) -> TrainResult:
     """Fit a renderer to the one original video; writes `out_dir/renderer.safetensors` (the best
     exactly-scored EMA, float) with its card, the payload it scored (`masks.bin`) and telemetry."""
     out_dir = Path(out_dir)
@@ -110,18 +111,12 @@ def train(
     torch.manual_seed(tc.seed)
     renderer = Renderer(config).to(device)
     opt = torch.optim.AdamW(renderer.parameters(), lr=tc.lr, weight_decay=0.0)
-    warm = max(1, round(tc.warmup * tc.steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, tc.steps - warm))))  # fmt: skip
+    sched = warmup_cosine(opt, tc.steps, tc.warmup)
     ema = ParameterAverage(renderer, tc.ema_decay)
     byte_weight = tc.rate_weight * C.RATE_WEIGHT / originals.total_bytes
     gen = torch.Generator().manual_seed(tc.seed)
-    telemetry = out_dir / "telemetry.jsonl"
-    telemetry.unlink(missing_ok=True)
+    record = Telemetry(out_dir)
     ckpt = out_dir / "renderer.safetensors"
-
-    def record(entry: dict) -> None:
-        with telemetry.open("a") as f:
-            f.write(json.dumps(entry) + "\n")
 
     def round_trip(model: Renderer, step: int) -> tuple[Evaluation, bytes]:
         blob = payload.pack(model, tc.bits, tc.codec, mask_stream, pose_stream)
@@ -132,10 +127,9 @@ def train(
         return ev, blob
 
     def keep(model: Renderer, ev: Evaluation, blob: bytes) -> None:
-        atomic.write_bytes(ckpt, save({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}))  # fmt: skip
         atomic.write_bytes(out_dir / payload.MEMBER, blob)
         card = {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": 2 * len(pairs_u8), "original_bytes": originals.total_bytes}}  # fmt: skip
-        atomic.write_json(ckpt.with_suffix(".json"), card)
+        write_checkpoint(ckpt, model, card)
 
     best, blob = round_trip(ema.model, 0)
     keep(ema.model, best, blob)
@@ -165,4 +159,4 @@ def train(
                 keep(ema.model, best, blob)
             log(f"renderer step {step}/{tc.steps}: loss {loss.item():.4f}, exact score {ev.score:.4f} "
                 f"(seg {ev.seg:.6f}, pose {ev.pose:.6f}, {ev.archive_bytes:,} bytes){' kept' if kept else ''}")  # fmt: skip
-    return MasksTrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))
+    return TrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))

@@ -47,12 +47,12 @@ class NervLane(Lane):
     def train(self, settings: NervSettings, params: NervParams, originals, work: Path, job) -> Trained:  # fmt: skip
         """Fit the representation to the one original on the job's device (the job's profile
         sets the schedule; the searched setting sets the shape, bits, rate weight and steps)."""
-        from tac.lanes.nerv.train import train, video_pairs
+        from tac.lanes.chain import pair_count
+        from tac.lanes.nerv.train import train
 
         if job.profile not in NERV_PROFILES:
             raise TacError(f"nerv lane: no training profile {job.profile!r}; known: {', '.join(NERV_PROFILES.names())}")  # fmt: skip
-        _, pairs = video_pairs(originals)
-        config, tc = settings.training(len(pairs), NERV_PROFILES.get(job.profile))
+        config, tc = settings.training(pair_count(originals), NERV_PROFILES.get(job.profile))
         job.log(f"training {settings.short()} ({job.profile}, {tc.steps} steps) on {job.device}")
         result = train(config, tc, originals, job.scorer(), work / "nerv", job.log, device=job.device)  # fmt: skip
         return Trained(result.checkpoint, f"trained to {result.best.score:.4f}")
@@ -98,7 +98,8 @@ class NervLane(Lane):
         (latent_dim, width, bits, rate_weight, steps), optionally warm-started from a checkpoint."""
         from pydantic import ValidationError
 
-        from tac.lanes.nerv.train import train, video_pairs
+        from tac.lanes.chain import pair_count
+        from tac.lanes.nerv.train import train
 
         if profile not in NERV_PROFILES:
             raise TacError(f"--profile {profile}: the nerv lane's profiles are {', '.join(NERV_PROFILES.names())}")  # fmt: skip
@@ -108,8 +109,7 @@ class NervLane(Lane):
             from tac.records import first_error
 
             raise TacError(f"--option {first_error(exc)}") from None
-        _, pairs = video_pairs(originals)
-        config, tc = settings.training(len(pairs), NERV_PROFILES.get(profile), steps=kw.get("max_steps"))  # fmt: skip
+        config, tc = settings.training(pair_count(originals), NERV_PROFILES.get(profile), steps=kw.get("max_steps"))  # fmt: skip
         result = train(config, tc, originals, scorer, out, kw.get("log", print), init_from=kw.get("init_from"), device=kw.get("device", "cpu"))  # fmt: skip
         first, best = result.history[0], result.best
         return {

@@ -17,17 +17,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
-
-from tac import atomic
+from tac.checkpoints import read_checkpoint, write_checkpoint
 from tac.errors import TacError
 from tac.lanes.nerv.model import NervConfig, NervRepresentation
 
 
 def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, video: dict, polished: list[dict] | None = None) -> Path:  # fmt: skip
-    state = {k: v.detach().contiguous().cpu() for k, v in rep.state_dict().items()}
-    atomic.write_bytes(path, save(state))
     card = {
         "v": 1,
         "lane": "nerv",
@@ -37,21 +32,13 @@ def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, vid
         "video": video,
         "polished": polished or [],
     }
-    atomic.write_json(Path(path).with_suffix(".json"), card)
-    return Path(path)
+    return write_checkpoint(path, rep, card)
 
 
 def load_checkpoint(path: str | Path) -> tuple[NervRepresentation, dict]:
     """The representation (float, eval mode) and its card; one clear line if anything is off."""
-    path = Path(path)
-    card_path = path.with_suffix(".json")
-    if not path.is_file() or not card_path.is_file():
-        raise TacError(f"{path}: a nerv checkpoint needs both {path.name} and {card_path.name}")
-    try:
-        card = json.loads(card_path.read_text())
-        state = load_file(str(path))
-    except (json.JSONDecodeError, SafetensorError, OSError) as exc:
-        raise TacError(f"{path}: unreadable checkpoint ({exc})") from None
+    state, card = read_checkpoint(path, "a nerv checkpoint")
+    card_path = Path(path).with_suffix(".json")
     if not isinstance(card, dict) or card.get("lane") != "nerv":
         raise TacError(f"{card_path}: not a nerv checkpoint card (lane {card.get('lane') if isinstance(card, dict) else None!r})")  # fmt: skip
     try:

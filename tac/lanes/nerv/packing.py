@@ -17,13 +17,19 @@ forward, the exact evaluator and the shipped inflate all use these tensors, bit 
 
 from __future__ import annotations
 
-import json
 import struct
 
 import torch
 
 from ...quant import entropy
-from ...quant.tensors import Reader, chunk, dequantize_tensor, pack_tensors, qmax, quantize_tensor  # noqa: F401
+from ...quant.tensors import (  # noqa: F401
+    Reader,
+    chunk,
+    dequantize_tensor,
+    network_header,
+    pack_tensors,
+    quantize_tensor,
+)
 from .model import NervConfig, NervDecoder
 
 MAGIC = b"NRV1"
@@ -54,9 +60,7 @@ def quantized_state(decoder: NervDecoder, latents: torch.Tensor, bits: int) -> t
 
 def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entropy.PORTABLE) -> bytes:  # fmt: skip
     """The payload member. Deterministic: the same weights give the same bytes."""
-    config = decoder.config.to_json().encode()
-    parts = [MAGIC, struct.pack("<H", len(config)), config, struct.pack("<B", bits)]
-    parts.append(pack_tensors(decoder.state_dict().values(), bits, coders))
+    parts = [network_header(MAGIC, decoder.config.to_json(), bits), pack_tensors(decoder.state_dict().values(), bits, coders)]  # fmt: skip
     codes, low, step = quantize_latents(latents)
     plain = entropy.encode(codes.numpy(), coders)
     delta = entropy.encode(torch.diff(codes, dim=0, prepend=torch.zeros_like(codes[:1])).numpy(), coders)  # fmt: skip
@@ -73,12 +77,8 @@ def pack(decoder: NervDecoder, latents: torch.Tensor, bits: int = 8, coders=entr
 def unpack(blob: bytes) -> tuple[NervConfig, dict, torch.Tensor, int]:
     """payload → (config, decoder state, latents, bits), exactly `quantized_state`'s tensors."""
     r = Reader(blob, "nerv payload")
-    if r.take(4) != MAGIC:
-        raise ValueError("not a nerv payload (bad magic)")
-    (n,) = struct.unpack("<H", r.take(2))
-    config = NervConfig.from_dict(json.loads(r.take(n)))
-    (bits,) = struct.unpack("<B", r.take(1))
-    qmax(bits)  # a bit width the payload cannot hold is refused here
+    data, bits = r.network_header(MAGIC)
+    config = NervConfig.from_dict(data)
     state = r.tensors(NervDecoder(config).state_dict())
     dims = config.latent_dim
     low, step = r.f16(dims), r.f16(dims)

@@ -21,8 +21,6 @@ is kept. That score is the one `tac submission build` reproduces from the checkp
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -38,10 +36,13 @@ from tac.errors import TacError
 from tac.lanes.chain import (
     Chain,
     Evaluation,
+    Telemetry,
+    TrainResult,
     evaluate_drawn,
     qat_state,
     shipped,
     video_pairs,
+    warmup_cosine,
     weight_bytes,
 )
 from tac.lanes.nerv import packing, render
@@ -87,11 +88,7 @@ def score_payload(blob: bytes, video: Path, original_bytes: int, scorer: Scorer,
 
 
 @dataclass
-class NervTrainResult:
-    checkpoint: Path
-    best: Evaluation
-    history: list[Evaluation] = field(default_factory=list)
-    steps_per_s: float = 0.0
+class NervTrainResult(TrainResult):
     polished: list[dict] = field(default_factory=list)  # polish.Decision per stage
 
 
@@ -172,28 +169,16 @@ def train(
         ],
         weight_decay=tc.weight_decay,
     )
-    warm_steps = max(1, round(tc.warmup * tc.steps))
-
-    def schedule(step: int) -> float:
-        if step < warm_steps:
-            return (step + 1) / warm_steps
-        return 0.5 * (1 + math.cos(math.pi * (step - warm_steps) / max(1, tc.steps - warm_steps)))  # fmt: skip
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    sched = warmup_cosine(opt, tc.steps, tc.warmup)
     ema = ParameterAverage(rep, tc.ema_decay)
     gen = torch.Generator().manual_seed(tc.seed)
-    telemetry = out_dir / "telemetry.jsonl"
-    telemetry.unlink(missing_ok=True)
+    record = Telemetry(out_dir)
     ckpt = out_dir / "nerv.safetensors"
     video_info = {
         "name": name,
         "frames": count_frames(video),
         "original_bytes": originals.total_bytes,
     }
-
-    def record(entry: dict) -> None:
-        with telemetry.open("a") as f:
-            f.write(json.dumps(entry) + "\n")
 
     round_trip = RoundTrip(video, originals.total_bytes, scorer, tc.bits, record)
 
