@@ -29,10 +29,12 @@ def get_lane(name: str) -> Lane:
 
 
 from tac.lanes.codec import CodecLane  # noqa: E402  (built-ins register below the helpers)
+from tac.lanes.masks import MasksLane  # noqa: E402
 from tac.lanes.nerv import NervLane  # noqa: E402
 
 register_lane(CodecLane)
 register_lane(NervLane)
+register_lane(MasksLane)
 
 __all__ = [
     "LANES",
@@ -41,6 +43,7 @@ __all__ = [
     "Lane",
     "LaneOptions",
     "LaneTable",
+    "MasksLane",
     "NervLane",
     "Trained",
     "get_lane",

@@ -12,6 +12,10 @@
 
 Every codec's blob carries what it needs to decode (frame count and size), so a stream decodes on
 its own. Lossless codecs must round-trip bit for bit; the lossy ones report their label error.
+`portable` codecs decode with what the official machine has; only they reach submissions.
+
+Imports numpy and tac's registry at module level (relative: the masks runtime ships this file);
+each codec imports its own library when used.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from tac.contest.constants import SEG_CLASSES as CLASSES
-from tac.lanes.masks import context
-from tac.registry import Registry
+from ...contest.constants import SEG_CLASSES as CLASSES
+from ...registry import Registry
 
 SIZE = struct.Struct("<IHH")  # frames, height, width
 GREY_STEP = 63  # class k is luma 63·k: five classes spread over 0…252
+
+
+class MaskCodeError(ValueError):
+    """A mask stream that cannot be decoded (truncated, another format, inconsistent)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class MaskCodec:
     lossless: bool
     knobs: dict = field(default_factory=dict)  # knob → default (lossy codecs: crf)
     description: str = ""
+    # decodable with what the official machine has (numpy, PyAV, brotli): what a submission may ship
+    portable: bool = True
 
     def encode(self, masks: np.ndarray, **knobs) -> bytes:
         raise NotImplementedError
@@ -58,15 +67,22 @@ def _check(masks: np.ndarray) -> np.ndarray:
 
 def _size(blob: bytes, name: str) -> tuple[int, int, int]:
     if len(blob) < SIZE.size:
-        raise context.MaskCodeError(f"{name} mask stream: truncated header")
+        raise MaskCodeError(f"{name} mask stream: truncated header")
     return SIZE.unpack_from(blob)
 
 
 class ContextCodec(MaskCodec):
+    """Imported when used: its range coder (`constriction`) is not on the official machine, so
+    submissions' runtimes leave `context.py` out and never ship this codec's streams."""
+
     def encode(self, masks: np.ndarray, **knobs) -> bytes:
+        from . import context
+
         return context.encode(_check(masks))
 
     def decode(self, blob: bytes) -> np.ndarray:
+        from . import context
+
         return context.decode(blob)
 
 
@@ -97,9 +113,9 @@ class BytesCodec(MaskCodec):
         try:
             data = self._decompress(blob[SIZE.size :])
         except Exception as exc:  # lzma.LZMAError, brotli.error: the stream is damaged
-            raise context.MaskCodeError(f"{self.name} mask stream: {exc}") from None
+            raise MaskCodeError(f"{self.name} mask stream: {exc}") from None
         if len(data) != n * h * w:
-            raise context.MaskCodeError(f"{self.name} mask stream: {len(data)} labels, the header says {n * h * w}")  # fmt: skip
+            raise MaskCodeError(f"{self.name} mask stream: {len(data)} labels, the header says {n * h * w}")  # fmt: skip
         return np.frombuffer(data, np.uint8).reshape(n, h, w).copy()
 
 
@@ -117,7 +133,7 @@ class VideoCodec(MaskCodec):
     def encode(self, masks: np.ndarray, crf: int | None = None, **knobs) -> bytes:
         import av
 
-        from tac.video.encode import ordinary_scheduling
+        from ...video.encode import ordinary_scheduling  # encoding happens in tac, never at inflate
 
         masks = _check(masks)
         if int(masks.max()) >= CLASSES:
@@ -159,18 +175,18 @@ class VideoCodec(MaskCodec):
                         break
                     luma = frame.to_ndarray(format="yuv420p")[:h]
                     if luma.shape != (h, w):
-                        raise context.MaskCodeError(f"{self.name} mask stream: {luma.shape[1]}×{luma.shape[0]} frames, the header says {w}×{h}")  # fmt: skip
+                        raise MaskCodeError(f"{self.name} mask stream: {luma.shape[1]}×{luma.shape[0]} frames, the header says {w}×{h}")  # fmt: skip
                     out[done] = np.clip(np.rint(luma / GREY_STEP), 0, CLASSES - 1).astype(np.uint8)
                     done += 1
         except av.error.FFmpegError as exc:
-            raise context.MaskCodeError(f"{self.name} mask stream: {exc}") from None
+            raise MaskCodeError(f"{self.name} mask stream: {exc}") from None
         if done != n:
-            raise context.MaskCodeError(f"{self.name} mask stream: {done} frames, the header says {n}")  # fmt: skip
+            raise MaskCodeError(f"{self.name} mask stream: {done} frames, the header says {n}")  # fmt: skip
         return out
 
 
 MASK_CODECS: Registry[MaskCodec] = Registry("mask codec")
-MASK_CODECS.register("context", ContextCodec("context", True, description="adaptive context model (left, up, up-left, up-right, previous frame) + range coding"))  # fmt: skip
+MASK_CODECS.register("context", ContextCodec("context", True, portable=False, description="adaptive context model (left, up, up-left, up-right, previous frame) + range coding"))  # fmt: skip
 MASK_CODECS.register("lzma", BytesCodec("lzma", True, description="labels one per byte, lzma preset 9e (the floor)"))  # fmt: skip
 MASK_CODECS.register("brotli", BytesCodec("brotli", True, description="labels one per byte, brotli 11 (the floor)"))  # fmt: skip
 MASK_CODECS.register("av1", VideoCodec("av1", False, {"crf": 50}, "grey video, SVT-AV1 preset 8"))  # fmt: skip

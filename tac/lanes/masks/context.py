@@ -14,7 +14,7 @@ way, always has the context it needs: ≈ 2·H + W + N calls for N frames of H �
 
     blob = b"MCX1" | u32 frames | u16 height | u16 width | u8 classes | u32 words (range code)
 
-Imports numpy and constriction only (a submission may carry it verbatim).
+Imports numpy and constriction, which the official machine lacks: submissions never carry it.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ import struct
 
 import numpy as np
 
+from .codecs import MaskCodeError
+
 MAGIC = b"MCX1"
 HEADER = struct.Struct("<4sIHHB")
 NEIGHBOURS = 5  # left, up, up-left, up-right, previous frame
 GAIN = 24  # counts an observed label adds (the prior is 1 per class): how fast contexts adapt
-
-
-class MaskCodeError(ValueError):
-    """A mask stream that cannot be decoded (truncated, another format, inconsistent)."""
 
 
 def _wavefronts(height: int, width: int) -> list[tuple[np.ndarray, np.ndarray]]:

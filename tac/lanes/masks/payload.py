@@ -16,11 +16,11 @@ import struct
 import numpy as np
 import torch
 
-from tac.lanes.masks import pose as pose_channel
-from tac.lanes.masks.codecs import MASK_CODECS
-from tac.lanes.masks.renderer import Renderer, RendererConfig
-from tac.quant import entropy
-from tac.quant.tensors import Reader, chunk, network_header, pack_tensors
+from ...quant import entropy
+from ...quant.tensors import Reader, chunk, network_header, pack_tensors
+from . import pose as pose_channel
+from .codecs import MASK_CODECS
+from .renderer import Renderer, RendererConfig
 
 MAGIC = b"MSR1"
 MEMBER = "masks.bin"

@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-from tac.quant import entropy
+from ...quant import entropy  # relative: the masks runtime ships this file
 
 MAGIC = b"PSC1"
 HEADER = struct.Struct("<4sIBB")

@@ -22,11 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch.func import functional_call
 
 from tac import atomic
@@ -34,7 +32,6 @@ from tac.checkpoints import write_checkpoint
 from tac.contest import constants as C
 from tac.contest.scorer import Scorer
 from tac.errors import TacError
-from tac.lanes import draw
 from tac.lanes.chain import (
     Chain,
     Evaluation,
@@ -50,26 +47,11 @@ from tac.lanes.masks import payload
 from tac.lanes.masks import pose as pose_channel
 from tac.lanes.masks.codecs import MASK_CODECS
 from tac.lanes.masks.masks import pose_targets, video_masks
+from tac.lanes.masks.profiles import MasksTrainConfig
+from tac.lanes.masks.render import draw_frames
 from tac.lanes.masks.renderer import Renderer, RendererConfig
 from tac.train.averaging import ParameterAverage
-
-
-class MasksTrainConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    codec: str = "context"  # a MASK_CODECS name
-    crf: int | None = None  # the lossy codecs' knob (None: the codec's default)
-    pose_bits: int = Field(10, ge=1, le=16)
-    bits: Literal[4, 8] = 8  # the renderer's weights
-    steps: int = Field(40, ge=1)
-    batch: int = Field(2, ge=1)
-    lr: float = Field(3e-3, gt=0)
-    warmup: float = Field(0.1, ge=0, lt=1)
-    clip: float = Field(1.0, gt=0)
-    ema_decay: float = Field(0.9, ge=0, lt=1)
-    rate_weight: float = Field(1.0, ge=0)
-    eval_every: int = Field(20, ge=1)
-    seed: int = 0
+from tac.video.decode import count_frames
 
 
 def scaled_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -121,14 +103,14 @@ def train(
     def round_trip(model: Renderer, step: int) -> tuple[Evaluation, bytes]:
         blob = payload.pack(model, tc.bits, tc.codec, mask_stream, pose_stream)
         shipped, m, p = payload.load(blob)
-        frames = draw.draw_frames(lambda s: shipped(m[s], p[s]), len(m))
+        frames = draw_frames(shipped, m, p)
         ev = evaluate_drawn(frames, {payload.MEMBER: blob}, video, originals.total_bytes, scorer, step)  # fmt: skip
         record({"event": "exact", **asdict(ev)})
         return ev, blob
 
     def keep(model: Renderer, ev: Evaluation, blob: bytes) -> None:
         atomic.write_bytes(out_dir / payload.MEMBER, blob)
-        card = {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": 2 * len(pairs_u8), "original_bytes": originals.total_bytes}}  # fmt: skip
+        card = {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": count_frames(video), "original_bytes": originals.total_bytes}}  # fmt: skip
         write_checkpoint(ckpt, model, card)
 
     best, blob = round_trip(ema.model, 0)

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from tac.lanes.base import Features, LaneOptions, LaneTable
+from tac.lanes.chain_costs import ROUND_TRIP_S_PER_FRAME, UPSAMPLE_S_PER_FRAME, s_per_pair_step
 from tac.lanes.nerv.profiles import decoder_macs_per_pair, decoder_parameters
 from tac.records import LaneParams
 from tac.registry import Registry
@@ -34,17 +35,12 @@ BITS_PER_WEIGHT = {8: 8.0, 4: 4.0}
 BITS_PER_LATENT = 8.0  # uint8 per dimension; differences between pairs when smaller
 HEADER_BYTES = 600  # config JSON, stream lengths, the zip entry
 
-# Training: one pair through the decoder and both scorers at camera size, forward and back.
-# The scorers dominate, so the decoder's size barely moves it.
-CPU_S_PER_PAIR_STEP = 2.2  # measured: 2 CPU cores, contest shape, batch 8 (bench_nerv: 18 s/step)
-CUDA_S_PER_PAIR_STEP = 0.01  # assumed, not measured (no GPU lent yet): bench_nerv measures it
+# Training costs what the shared chain costs (`chain_costs`): the decoder's size barely moves it.
 BATCH = 8  # the contest profile's pairs per step
 ROUND_TRIPS_EVERY = 2000  # the contest profile's exact round trips (eval_every), plus polish's
-ROUND_TRIP_S_PER_FRAME = 0.13  # draw at camera size + both scorers, on the CPU runner axis
 # Inflate, fitted to bench_nerv on 2 cores (widths 24 and 36: 28 and 14 frames/s); the 4-core
 # runner should take half, which stays as the margin for a slower CPU there
 CPU_S_PER_MAC = 5e-11  # the decoder's convolutions, per multiply-add
-CPU_S_PER_UPSAMPLED_FRAME = 0.015  # bicubic to 874×1164 and round (0.007 s), write
 
 
 class NervParams(LaneParams):
@@ -154,13 +150,15 @@ class NervTable(LaneTable):
     def work_s_on(self, frames: int, device: str) -> np.ndarray:
         """Training at the contest profile's batch on `device`, plus its exact round trips
         (scored on the CPU runner axis whatever the device). An estimate, for ranking."""
-        per_pair = CUDA_S_PER_PAIR_STEP if device == "cuda" else CPU_S_PER_PAIR_STEP
         round_trips = self.steps // ROUND_TRIPS_EVERY + 3  # step 0, the last, the polish stages
-        return self.steps * BATCH * per_pair + round_trips * frames * ROUND_TRIP_S_PER_FRAME
+        return (
+            self.steps * BATCH * s_per_pair_step(device)
+            + round_trips * frames * ROUND_TRIP_S_PER_FRAME
+        )
 
     def inflate_s(self, frames: int) -> np.ndarray:
         macs = np.array([decoder_macs_per_pair(int(z), int(w)) for z, w in zip(self.latent_dim, self.width, strict=True)])  # fmt: skip
-        return (frames / 2) * macs * CPU_S_PER_MAC + frames * CPU_S_PER_UPSAMPLED_FRAME
+        return (frames / 2) * macs * CPU_S_PER_MAC + frames * UPSAMPLE_S_PER_FRAME
 
 
 GENERATORS: Registry = Registry("generator")

@@ -1,0 +1,48 @@
+"""Inflate a masks-lane submission: unpack the renderer, the coded masks and the pose side channel
+from ARCHIVE_DIR/masks.bin, decode the masks and poses, draw every pair at the renderer's size,
+upsample to 1164x874 (bicubic), round, and write OUTPUT_DIR/NAME.raw (uint8, N x 874 x 1164 x 3)
+for the one listed video.
+
+Copied into submissions: it runs where tac is not installed, with the standard library, torch,
+numpy and the `masksrt` package copied beside it (tac's own renderer, payload, codecs, pose and
+drawing modules, verbatim). inflate_config.json beside it says the member and the frame count.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from masksrt.lanes.masks import payload, render  # noqa: E402
+
+
+def main(archive_dir, output_dir, names_file):
+    config = json.loads((HERE / "inflate_config.json").read_text())
+    names = Path(names_file).read_text().split()
+    if len(names) != 1:
+        sys.exit(f"inflate: a masks archive draws one video, {names_file} lists {len(names)}")
+    renderer, masks, poses = payload.load((Path(archive_dir) / config["member"]).read_bytes())
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    stem = Path(names[0]).stem
+    dst, tmp = output / f"{stem}.raw", output / f"{stem}.raw.tmp"
+    frames, last = 0, None
+    with open(tmp, "wb") as out:
+        for frame in render.draw_frames(renderer, masks, poses, config["batch"]):
+            if frames == config["frames"]:
+                break
+            out.write(frame.numpy().tobytes())
+            frames, last = frames + 1, frame
+        while frames < config["frames"]:  # an odd trailing frame, which no sample scores
+            out.write(last.numpy().tobytes())
+            frames += 1
+    tmp.replace(dst)
+    print(f"inflate: {names[0]}: {frames} frames", flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit("usage: inflate.py ARCHIVE_DIR OUTPUT_DIR VIDEO_NAMES_FILE")
+    main(*sys.argv[1:])
