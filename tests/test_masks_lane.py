@@ -47,8 +47,9 @@ def test_training_lowers_the_exact_score_and_records_what_it_scored(trained):
     assert any("masks: av1" in x and "labels changed" in x for x in lines)
     # packing is deterministic: the shipped renderer and streams pack to the same bytes
     renderer, masks, poses = payload.load(blob)
-    _, _, bits, codec, mask_stream, pose_stream = payload.unpack(blob)
-    assert payload.pack(renderer, bits, codec, mask_stream, pose_stream) == blob
+    c = payload.unpack(blob)
+    assert payload.pack(renderer, c.bits, c.codec, c.mask_stream, c.pose_stream) == blob
+    assert c.tto is None  # the smoke profile tries no test-time optimisation
     assert masks.shape == (4, 96, 128) and poses.shape == (4, 6)
 
 
@@ -177,3 +178,51 @@ def test_a_loop_ranks_and_runs_the_lane(tmp_path):
     assert anchor.score > 0 and anchor.archive_bytes > 0
     [log] = (run / "work" / "jobs").glob("*-masks-*/log.txt")
     assert "(smoke, 2 steps) on cpu" in log.read_text()
+
+
+@pytest.mark.slow
+def test_test_time_optimisation_is_measured_and_ships_only_when_it_lowers_the_exact_score(trained, scorer, tmp_path):  # fmt: skip
+    from tac.contest.evaluate import evaluate_submission
+    from tac.lanes.chain import Evaluation, evaluate_drawn
+    from tac.lanes.masks import payload
+    from tac.lanes.masks.profiles import MasksTrainConfig
+    from tac.lanes.masks.render import draw_frames
+    from tac.lanes.masks.tto_fit import fit_tto, tto_stage
+    from tac.submission.build import build_submission
+    from tac.video.raw import read_raw
+
+    demo, checkpoint, _ = trained
+    card = json.loads(checkpoint.with_suffix(".json").read_text())
+    blob, best = (checkpoint.parent / payload.MEMBER).read_bytes(), Evaluation(**card["best"])
+    tc = MasksTrainConfig(**{**card["train"], "tto_steps": 4, "probe_steps": 30})
+
+    def score(b: bytes) -> Evaluation:
+        shipped, m, p = payload.load(b)
+        return evaluate_drawn(draw_frames(shipped, m, p), {payload.MEMBER: b}, demo.path("0.mkv"), demo.total_bytes, scorer)  # fmt: skip
+
+    shipped, ev, decision = tto_stage(blob, best, tc, scorer, score, log=lambda m: None)
+    # measured either way: both exact scores recorded; what ships is the lower one
+    assert decision["before"] == best.score and decision["after"] != best.score
+    assert decision["kept"] == (decision["after"] < best.score)
+    assert ev.score == min(best.score, decision["after"]) and (shipped != blob) == decision["kept"]
+    assert 0.0 < decision["probe_agreement"] <= 1.0 and decision["probe_bytes"] > 0
+    # a payload with the TTO section ships, refines where tac cannot be imported, and scores what
+    # the stage measured: a copy of the checkpoint whose card took the TTO payload
+    section, _ = fit_tto(blob, tc, scorer)  # seeded: the section the stage measured
+    with_tto = blob + section
+    assert payload.unpack(with_tto).tto.steps == 4 and (with_tto == shipped) == decision["kept"]
+    copy = tmp_path / "ckpt"
+    shutil.copytree(checkpoint.parent, copy)
+    (copy / payload.MEMBER).write_bytes(with_tto)
+    card["best"] = {**card["best"], "payload_sha256": hashlib.sha256(with_tto).hexdigest()}
+    (copy / checkpoint.with_suffix(".json").name).write_text(json.dumps(card))
+    lane = get_lane("masks")
+    settings = lane.settings_from_trained(copy / checkpoint.name)
+    sub = build_submission(lane, settings, demo, tmp_path / "sub", trained=Trained(copy / checkpoint.name))  # fmt: skip
+    r = evaluate_submission(sub, demo, scorer, out_dir=tmp_path / "eval")
+    assert r.score == decision["after"] and r.archive_bytes > best.archive_bytes
+    got = np.asarray(read_raw(inflate_without_tac(sub, demo.names_file, tmp_path) / "0.raw"))
+    want = np.stack(list(lane.inflate([copy / payload.MEMBER], settings)))
+    assert np.array_equal(got, want)
+    plain = np.stack(list(lane.inflate([checkpoint.parent / payload.MEMBER], settings)))
+    assert not np.array_equal(want, plain)  # the refinement changed the frames

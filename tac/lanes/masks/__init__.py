@@ -68,7 +68,7 @@ class MasksLane(Lane):
 
     def prepare(self, params: MasksParams) -> MasksSettings:
         try:
-            return _settings(**{k: getattr(params, k) for k in MasksSettings.model_fields})
+            return _settings(**{k: getattr(params, k) for k in MasksSettings.model_fields if k in MasksParams.model_fields})  # fmt: skip
         except TacError as exc:
             raise TacError(f"{params.id()}: invalid masks setting ({exc})") from None
 
@@ -129,7 +129,7 @@ class MasksLane(Lane):
         self, profile: str, options: dict, originals, scorer, out: Path, **kw
     ) -> dict:
         """Train one renderer: the profile's size and schedule, `options` for the searched knobs
-        (codec, crf, width, bits, pose_bits, rate_weight, steps)."""
+        (codec, crf, width, bits, pose_bits, rate_weight, steps) and `tto_steps`."""
         from tac.lanes.masks.train import train
 
         if profile not in MASKS_PROFILES:

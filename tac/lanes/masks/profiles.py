@@ -42,6 +42,12 @@ class MasksTrainConfig(BaseModel):
     rate_weight: float = Field(1.0, ge=0)
     eval_every: int = Field(20, ge=1)
     seed: int = 0
+    # test-time optimisation (tto.py): inflate's refinement steps (0: none), its learning rate,
+    # and the shipped probe's width and fitting steps
+    tto_steps: int = Field(0, ge=0, le=65535)
+    tto_lr: float = Field(1e-2, gt=0)
+    probe_width: int = Field(8, ge=1)
+    probe_steps: int = Field(200, ge=1)
 
 
 class MasksProfile(BaseModel):
@@ -97,6 +103,8 @@ class MasksSettings(BaseModel):
     pose_bits: int = Field(10, ge=1, le=16)
     rate_weight: float = Field(1.0, ge=0)
     steps: int | None = Field(None, ge=1)  # None: the profile's
+    # test-time optimisation's steps at inflate (0: none); shipped only if it lowers the exact score
+    tto_steps: int = Field(0, ge=0, le=65535)
 
     @field_validator("codec")
     @classmethod
@@ -121,25 +129,22 @@ class MasksSettings(BaseModel):
         return crf
 
     @classmethod
-    def from_params(cls, params) -> MasksSettings:
-        return cls(**{k: getattr(params, k) for k in ("codec", "crf", "width", "bits", "pose_bits", "rate_weight", "steps")})  # fmt: skip
-
-    @classmethod
     def from_card(cls, card: dict) -> MasksSettings:
         """The settings behind a checkpoint (its card)."""
         t = card["train"]
-        return cls(codec=t["codec"], crf=t["crf"], width=card["config"]["width"], bits=t["bits"], pose_bits=t["pose_bits"], rate_weight=t["rate_weight"], steps=t["steps"])  # fmt: skip
+        return cls(codec=t["codec"], crf=t["crf"], width=card["config"]["width"], bits=t["bits"], pose_bits=t["pose_bits"], rate_weight=t["rate_weight"], steps=t["steps"], tto_steps=t.get("tto_steps", 0))  # fmt: skip
 
     def short(self) -> str:
         knob = f" crf {self.crf if self.crf is not None else DEFAULT_CRF[self.codec]}" if self.codec in LOSSY else ""  # fmt: skip
-        return f"masks {self.codec}{knob} w{self.width} {self.bits}b p{self.pose_bits} λ{self.rate_weight:g}"  # fmt: skip
+        tto = f" tto {self.tto_steps}" if self.tto_steps else ""
+        return f"masks {self.codec}{knob} w{self.width} {self.bits}b p{self.pose_bits} λ{self.rate_weight:g}{tto}"  # fmt: skip
 
     def training(self, profile: MasksProfile, **overrides):
         """(RendererConfig, MasksTrainConfig) under `profile`."""
         from tac.lanes.masks.renderer import RendererConfig
 
         config = RendererConfig(embed=profile.embed, width=self.width, freqs=profile.freqs, out_size=profile.out_size)  # fmt: skip
-        mine = {"codec": self.codec, "crf": self.crf, "bits": self.bits, "pose_bits": self.pose_bits, "rate_weight": self.rate_weight}  # fmt: skip
+        mine = {"codec": self.codec, "crf": self.crf, "bits": self.bits, "pose_bits": self.pose_bits, "rate_weight": self.rate_weight, "tto_steps": self.tto_steps}  # fmt: skip
         if self.steps is not None:
             mine["steps"] = self.steps
         train = profile.train.model_copy(update={**mine, **{k: v for k, v in overrides.items() if v is not None}})  # fmt: skip

@@ -1,7 +1,7 @@
 """What a masks-lane submission carries beside its archive: the inflate entry point and
 `masksrt`, a verbatim copy of the tac modules that decode the payload and draw the frames.
 
-`masksrt` mirrors tac's layout (`masksrt/lanes/masks/{renderer,payload,codecs,pose,render}.py`,
+`masksrt` mirrors tac's layout (`masksrt/lanes/masks/{renderer,payload,codecs,pose,render,tto}.py`,
 `masksrt/lanes/draw.py`, `masksrt/quant/{entropy,tensors}.py`, `masksrt/registry.py`, …), so
 the modules' relative imports resolve the same way in both: the contest machine runs the very
 source tac trained and scored with. `context.py` is left out: its range coder needs
@@ -22,6 +22,7 @@ _COPIED = (
     "lanes/masks/codecs.py",
     "lanes/masks/pose.py",
     "lanes/masks/render.py",
+    "lanes/masks/tto.py",
     "lanes/draw.py",
     "quant/entropy.py",
     "quant/tensors.py",

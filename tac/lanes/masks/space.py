@@ -55,6 +55,13 @@ class MasksParams(LaneParams):
         return f"masks {self.codec}{crf} w{self.width} {self.bits}b p{self.pose_bits} λ{self.rate_weight:g} {self.steps}st"  # fmt: skip
 
 
+def _crf_column(p: MasksParams) -> int:
+    """The crf a lossy setting runs at (its codec's default when unset); NO_CRF when lossless."""
+    if p.codec not in P.LOSSY:
+        return NO_CRF
+    return p.crf if p.crf is not None else P.DEFAULT_CRF[p.codec]
+
+
 def _natural(j: int, value: float, group: int) -> str:
     if j == 1 or j == 5:
         return f"{np.exp(value):.0f}"
@@ -81,13 +88,8 @@ class MasksTable(LaneTable):
     def from_params(cls, params: Sequence[MasksParams]) -> MasksTable:
         col = lambda f: np.array([f(p) for p in params], dtype=np.int64)  # noqa: E731
         code = lambda p: P.LANE_CODECS.index(p.codec) if p.codec in P.LANE_CODECS else -1  # noqa: E731
-        crf = lambda p: (
-            (p.crf if p.crf is not None else P.DEFAULT_CRF[p.codec])
-            if p.codec in P.LOSSY
-            else NO_CRF
-        )  # noqa: E731
         return cls(
-            col(code), col(crf), col(lambda p: p.width), col(lambda p: p.bits),
+            col(code), col(_crf_column), col(lambda p: p.width), col(lambda p: p.bits),
             col(lambda p: p.pose_bits), col(lambda p: round(p.rate_weight * 1000)), col(lambda p: p.steps),
         )  # fmt: skip
 

@@ -12,7 +12,10 @@
 The mask and pose bytes are fixed by the codec settings, so only the renderer's bytes have a
 gradient; the exact round trip counts all of them. Every `eval_every` steps the EMA goes through
 the real archive round trip (pack, zip, unpack, decode the masks and poses, draw every frame as
-inflate draws it, score with the exact evaluator's functions) and the best is kept.
+inflate draws it, score with the exact evaluator's functions) and the best is kept. Then, if the
+configuration asks for it, the test-time optimisation stage (`tto_fit.py`): a probe fitted and
+shipped with the best payload only if the exact round trip, inflate's refinement included, scores
+lower.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from tac.lanes.masks.masks import pose_targets, video_masks
 from tac.lanes.masks.profiles import MasksTrainConfig
 from tac.lanes.masks.render import draw_frames
 from tac.lanes.masks.renderer import Renderer, RendererConfig
+from tac.lanes.masks.tto_fit import tto_stage
 from tac.train.averaging import ParameterAverage
 from tac.video.decode import count_frames
 
@@ -100,18 +104,23 @@ def train(
     record = Telemetry(out_dir)
     ckpt = out_dir / "renderer.safetensors"
 
+    def score(blob: bytes, step: int, event: str = "exact") -> Evaluation:
+        """The exact round trip of a payload: unpack, decode, (refine,) draw as inflate draws, score."""
+        shipped, m, p = payload.load(blob)
+        ev = evaluate_drawn(draw_frames(shipped, m, p), {payload.MEMBER: blob}, video, originals.total_bytes, scorer, step)  # fmt: skip
+        record({"event": event, **asdict(ev)})
+        return ev
+
     def round_trip(model: Renderer, step: int) -> tuple[Evaluation, bytes]:
         blob = payload.pack(model, tc.bits, tc.codec, mask_stream, pose_stream)
-        shipped, m, p = payload.load(blob)
-        frames = draw_frames(shipped, m, p)
-        ev = evaluate_drawn(frames, {payload.MEMBER: blob}, video, originals.total_bytes, scorer, step)  # fmt: skip
-        record({"event": "exact", **asdict(ev)})
-        return ev, blob
+        return score(blob, step), blob
+
+    def card(ev: Evaluation, **extra) -> dict:
+        return {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": count_frames(video), "original_bytes": originals.total_bytes}, **extra}  # fmt: skip
 
     def keep(model: Renderer, ev: Evaluation, blob: bytes) -> None:
         atomic.write_bytes(out_dir / payload.MEMBER, blob)
-        card = {"v": 1, "lane": "masks", "config": json.loads(config.to_json()), "train": tc.model_dump(), "best": asdict(ev), "video": {"name": name, "frames": count_frames(video), "original_bytes": originals.total_bytes}}  # fmt: skip
-        write_checkpoint(ckpt, model, card)
+        write_checkpoint(ckpt, model, card(ev))
 
     best, blob = round_trip(ema.model, 0)
     keep(ema.model, best, blob)
@@ -141,4 +150,9 @@ def train(
                 keep(ema.model, best, blob)
             log(f"renderer step {step}/{tc.steps}: loss {loss.item():.4f}, exact score {ev.score:.4f} "
                 f"(seg {ev.seg:.6f}, pose {ev.pose:.6f}, {ev.archive_bytes:,} bytes){' kept' if kept else ''}")  # fmt: skip
-    return TrainResult(ckpt, best, history, tc.steps / max(time.monotonic() - start, 1e-9))
+    steps_per_s = tc.steps / max(time.monotonic() - start, 1e-9)
+    if tc.tto_steps:  # test-time optimisation: shipped only if the exact score says so
+        blob, best, decision = tto_stage((out_dir / payload.MEMBER).read_bytes(), best, tc, scorer, lambda b: score(b, tc.steps, "exact:tto"), log)  # fmt: skip
+        atomic.write_bytes(out_dir / payload.MEMBER, blob)
+        atomic.write_json(ckpt.with_suffix(".json"), card(best, tto=decision))
+    return TrainResult(ckpt, best, history, steps_per_s)
