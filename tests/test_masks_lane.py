@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from tac.contest.originals import demo_originals
 from tac.errors import TacError
@@ -82,6 +83,13 @@ def test_the_submission_scores_what_training_reported_and_inflates_without_tac(t
     want = np.stack(list(lane.inflate([checkpoint.parent / payload.MEMBER], settings)))
     assert got.shape == want.shape == (8, 874, 1164, 3)
     assert np.array_equal(got, want)
+    # --inflate-device auto: CUDA where the machine has it; here (no GPU in CI) the same frames
+    auto = build_submission(lane, settings.model_copy(update={"inflate_device": "auto"}), demo, tmp_path / "auto", trained=Trained(checkpoint))  # fmt: skip
+    assert json.loads((auto / "inflate_config.json").read_text())["device"] == "auto"
+    if not torch.cuda.is_available():
+        again = evaluate_submission(auto, demo, scorer, out_dir=tmp_path / "eval-auto")
+        assert again.score == r.score
+        assert "drawing on cpu" in (tmp_path / "eval-auto" / "inflate.log").read_text()
 
 
 @pytest.mark.slow

@@ -32,17 +32,27 @@ def build(
         str,
         typer.Option(
             help="codec (the flags below), or a lane whose submission is a trained checkpoint "
-            "(nerv: with --checkpoint)."
+            "(nerv, masks: with --checkpoint)."
         ),
     ] = "codec",
     checkpoint: Annotated[
         Path | None,
         typer.Option(
             "--checkpoint",
-            help="For --lane nerv: the checkpoint `tac lossy train --lane nerv` wrote; its "
-            "representation is packed into the archive.",
+            help="For --lane nerv or masks: the checkpoint `tac lossy train --lane LANE` wrote; "
+            "what it represents is packed into the archive.",
         ),
     ] = None,
+    inflate_device: Annotated[
+        str,
+        typer.Option(
+            "--inflate-device",
+            help="For --lane masks: where inflate draws. cpu (default): the frames tac scored, bit "
+            "for bit. auto: CUDA when the evaluation machine has it (the T4 runner), else the CPU; "
+            "CUDA frames differ from the CPU's by float rounding, so the score tac measured holds "
+            "on the CPU runner axis only.",
+        ),
+    ] = "cpu",
     codec: Annotated[
         str, typer.Option(help="hevc (libx265), av1 (libsvtav1) or h264 (libx264).")
     ] = "hevc",
@@ -84,10 +94,12 @@ def build(
     from tac.submission.build import build_submission
 
     if lane != "codec":
-        _build_from_checkpoint(lane, checkpoint, out, resolve_originals(originals, video_names, challenge_dir))  # fmt: skip
+        _build_from_checkpoint(lane, checkpoint, out, resolve_originals(originals, video_names, challenge_dir), inflate_device)  # fmt: skip
         return
     if checkpoint is not None:
         raise TacError("--checkpoint: the codec lane ships a post-filter with --filter")
+    if inflate_device != "cpu":
+        raise TacError("--inflate-device: the codec lane's inflate decodes and filters on the CPU")
     if preset is None:
         preset = "8" if codec == "av1" else "medium"
     params = codec_params(
@@ -119,7 +131,7 @@ def build(
     )
 
 
-def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs) -> None:
+def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs, inflate_device: str = "cpu") -> None:  # fmt: skip
     from tac.lanes import Trained, get_lane
     from tac.submission.build import build_submission
 
@@ -127,6 +139,12 @@ def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs)
         raise TacError(f"--lane {lane}: name the trained representation with --checkpoint")
     target = get_lane(lane)
     settings = target.settings_from_trained(checkpoint)
+    if inflate_device != "cpu":
+        if "inflate_device" not in type(settings).model_fields:
+            raise TacError(f"--inflate-device: the {lane} lane's inflate draws on the CPU only")
+        if inflate_device != "auto":
+            raise TacError(f"--inflate-device {inflate_device}: cpu or auto")
+        settings = settings.model_copy(update={"inflate_device": inflate_device})
     log = lambda m: err.print(f"[dim]{escape(m)}[/]")  # noqa: E731
     sub = build_submission(target, settings, origs, out, log=log, trained=Trained(checkpoint, lane))  # fmt: skip
     size = (sub / "archive.zip").stat().st_size

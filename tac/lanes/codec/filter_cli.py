@@ -26,7 +26,7 @@ from tac.cli_options import (
 
 app = typer.Typer(
     help="Training through the frozen scorers: the codec lane's post-filters (train, eval), and "
-    "lanes with training of their own (train --lane nerv).",
+    "lanes with training of their own (train --lane nerv, --lane masks).",
     no_args_is_help=True,
 )
 
@@ -36,13 +36,16 @@ def train_cmd(
     ctx: typer.Context,
     profile: Annotated[
         str,
-        typer.Option(help="codec: smoke, proven_baseline or compact_int4; nerv: smoke or contest."),
+        typer.Option(
+            help="codec: smoke, proven_baseline or compact_int4; nerv, masks: smoke or contest."
+        ),
     ] = "smoke",
     lane: Annotated[
         str,
         typer.Option(
             help="codec (a post-filter for a codec setting) or another lane with training of its "
-            "own (nerv: the whole video as a small decoder + latents)."
+            "own (nerv: the whole video as a small decoder + latents; masks: coded SegNet masks, "
+            "a pose channel and a renderer)."
         ),
     ] = "codec",
     option: Annotated[
@@ -50,7 +53,8 @@ def train_cmd(
         typer.Option(
             "--option",
             help="KEY=VALUE setting of a non-codec lane (nerv: latent_dim, width, bits, "
-            "rate_weight, steps). Repeatable.",
+            "rate_weight, steps; masks: codec, crf, width, bits, pose_bits, rate_weight, steps, "
+            "tto_steps). Repeatable.",
         ),
     ] = None,
     init_from: Annotated[

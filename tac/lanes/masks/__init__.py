@@ -116,8 +116,9 @@ class MasksLane(Lane):
         codec = card["train"]["codec"]
         if not MASK_CODECS.get(codec).portable:
             raise TacError(f"{member}: its masks are {codec}-coded, which the official machine cannot decode; train with codec av1, hevc, brotli or lzma")  # fmt: skip
-        config = {"member": masks_payload.MEMBER, "batch": DRAW_BATCH, "frames": card["video"]["frames"]}  # fmt: skip
-        manifest = {"masks": {"checkpoint": str(path), "config": card["config"], "train": card["train"], "trained_score": card["best"], "sha256": sha}}  # fmt: skip
+        config = {"member": masks_payload.MEMBER, "batch": DRAW_BATCH, "frames": card["video"]["frames"], "device": settings.inflate_device}  # fmt: skip
+        # the score training measured was drawn on the CPU: it is the CPU runner axis's
+        manifest = {"masks": {"checkpoint": str(path), "config": card["config"], "train": card["train"], "trained_score": {**card["best"], "runner_axis": "cpu"}, "inflate_device": settings.inflate_device, "sha256": sha}}  # fmt: skip
         return {masks_payload.MEMBER: blob}, config, manifest
 
     def inflate_files(self) -> dict[str, bytes]:

@@ -94,9 +94,9 @@ def unpack(blob: bytes) -> Contents:
     return Contents(config, state, bits, codec, mask_stream, pose_stream, tto)
 
 
-def load(blob: bytes, refine: bool = True) -> tuple[Renderer, torch.Tensor, torch.Tensor]:
-    """payload → (renderer at its shipped weights, masks (P, h, w) long, poses (P, 6) float);
-    with a TTO section (and `refine`), the renderer as the test-time optimisation leaves it."""
+def load(blob: bytes, refine: bool = True, device: str = "cpu") -> tuple[Renderer, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """payload → (renderer at its shipped weights, masks (P, h, w) long, poses (P, 6) float),
+    on `device`; with a TTO section (and `refine`), the renderer as the optimisation leaves it."""
     c = unpack(blob)
     renderer = Renderer(c.config)
     renderer.load_state_dict(c.state, strict=True)
@@ -104,7 +104,7 @@ def load(blob: bytes, refine: bool = True) -> tuple[Renderer, torch.Tensor, torc
     poses = torch.from_numpy(pose_channel.decode(c.pose_stream))
     if masks.shape[1:] != c.config.out_size or len(masks) != len(poses):
         raise ValueError(f"masks payload: {tuple(masks.shape)} masks and {len(poses)} poses for a {c.config.out_size} renderer")  # fmt: skip
-    renderer = renderer.eval().requires_grad_(False)
+    renderer, masks, poses = renderer.eval().requires_grad_(False).to(device), masks.to(device), poses.to(device)  # fmt: skip
     if c.tto is not None and refine:
-        renderer = tto_module.refine(renderer, c.tto.probe, masks, c.tto.steps, c.tto.lr)
+        renderer = tto_module.refine(renderer, c.tto.probe.to(device), masks, c.tto.steps, c.tto.lr)
     return renderer, masks, poses

@@ -105,6 +105,9 @@ class MasksSettings(BaseModel):
     steps: int | None = Field(None, ge=1)  # None: the profile's
     # test-time optimisation's steps at inflate (0: none); shipped only if it lowers the exact score
     tto_steps: int = Field(0, ge=0, le=65535)
+    # where a submission's inflate draws: cpu (what tac scored, bit for bit) or auto (CUDA when
+    # the evaluation machine has it: the T4 runner; frames then differ by float rounding)
+    inflate_device: Literal["cpu", "auto"] = "cpu"
 
     @field_validator("codec")
     @classmethod
