@@ -119,6 +119,19 @@ def test_what_cannot_ship_is_refused_with_one_line(trained, tmp_path):
         lane.settings_from_trained(ckpt)
 
 
+@pytest.mark.slow
+def test_a_warm_start_begins_where_its_checkpoint_ended(trained, scorer, tmp_path):
+    demo, checkpoint, _ = trained
+    lane = get_lane("masks")
+    lane.train_by_hand("smoke", OPTIONS, demo, scorer, tmp_path / "warm", max_steps=1, init_from=checkpoint, log=lambda m: None)  # fmt: skip
+    card = json.loads(checkpoint.with_suffix(".json").read_text())
+    [first, *_] = [json.loads(x) for x in (tmp_path / "warm" / "telemetry.jsonl").read_text().splitlines()]  # fmt: skip
+    assert first["event"] == "exact" and first["step"] == 0
+    assert first["score"] == card["best"]["score"]  # the same renderer and streams: the same bytes
+    with pytest.raises(TacError, match="a warm start keeps the shape"):
+        lane.train_by_hand("smoke", {**OPTIONS, "width": 8}, demo, scorer, tmp_path / "other", max_steps=1, init_from=checkpoint, log=lambda m: None)  # fmt: skip
+
+
 def test_settings_the_lane_cannot_ship_are_one_line_errors():
     from tac.lanes.masks.space import MasksParams
 

@@ -130,19 +130,18 @@ class MasksLane(Lane):
         self, profile: str, options: dict, originals, scorer, out: Path, **kw
     ) -> dict:
         """Train one renderer: the profile's size and schedule, `options` for the searched knobs
-        (codec, crf, width, bits, pose_bits, rate_weight, steps) and `tto_steps`."""
+        (codec, crf, width, bits, pose_bits, rate_weight, steps) and `tto_steps`; optionally
+        warm-started from a masks checkpoint of the same shape (`init_from`)."""
         from tac.lanes.masks.train import train
 
         if profile not in MASKS_PROFILES:
             raise TacError(f"--profile {profile}: the masks lane's profiles are {', '.join(MASKS_PROFILES.names())}")  # fmt: skip
-        if kw.get("init_from"):
-            raise TacError("--init-from: the masks lane does not warm-start yet")
         try:
             settings = _settings(**options)
         except TacError as exc:
             raise TacError(f"--option {exc}") from None
         config, tc = settings.training(MASKS_PROFILES.get(profile), steps=kw.get("max_steps"))
-        result = train(config, tc, originals, scorer, out, kw.get("log", print), device=kw.get("device", "cpu"))  # fmt: skip
+        result = train(config, tc, originals, scorer, out, kw.get("log", print), device=kw.get("device", "cpu"), init_from=kw.get("init_from"))  # fmt: skip
         first, best = result.history[0], result.best
         return {
             "checkpoint": result.checkpoint,

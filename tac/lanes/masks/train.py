@@ -31,7 +31,7 @@ import torch
 from torch.func import functional_call
 
 from tac import atomic
-from tac.checkpoints import write_checkpoint
+from tac.checkpoints import read_checkpoint, write_checkpoint
 from tac.contest import constants as C
 from tac.contest.scorer import Scorer
 from tac.errors import TacError
@@ -72,6 +72,18 @@ def side_streams(masks: np.ndarray, poses: np.ndarray, tc: MasksTrainConfig) -> 
     return MASK_CODECS.get(tc.codec).encode(masks, **knobs), pose_channel.encode(poses, tc.pose_bits)  # fmt: skip
 
 
+def warm_start(renderer: Renderer, path: Path, log: Callable[[str], None]) -> None:
+    """Load a masks checkpoint's weights into `renderer`, which must have its shape."""
+    state, card = read_checkpoint(path, "a masks checkpoint")
+    if card.get("lane") != "masks":
+        raise TacError(f"{path}: a {card.get('lane', 'non-lane')} checkpoint, not a masks renderer")
+    warm, want = RendererConfig.from_dict(card["config"]), renderer.config
+    if warm != want:
+        raise TacError(f"{path}: a width-{warm.width} {warm.out_size[0]}×{warm.out_size[1]} renderer, not width {want.width} at {want.out_size[0]}×{want.out_size[1]}; a warm start keeps the shape (change codec, crf, bits, pose_bits or rate_weight instead)")  # fmt: skip
+    renderer.load_state_dict(state, strict=True)
+    log(f"warm start from {path} (its best: score {card['best']['score']:.4f})")
+
+
 def train(
     config: RendererConfig,
     tc: MasksTrainConfig,
@@ -80,9 +92,12 @@ def train(
     out_dir: Path,
     log: Callable[[str], None] = print,
     device: str = "cpu",
+    init_from: Path | None = None,
 ) -> TrainResult:
     """Fit a renderer to the one original video; writes `out_dir/renderer.safetensors` (the best
-    exactly-scored EMA, float) with its card, the payload it scored (`masks.bin`) and telemetry."""
+    exactly-scored EMA, float) with its card, the payload it scored (`masks.bin`) and telemetry.
+    `init_from`: a masks checkpoint of the same renderer shape to start from (a warm start may
+    change the codecs, bits, rate weight and schedule)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name, pairs_u8 = video_pairs(originals)
@@ -95,7 +110,10 @@ def train(
     log(f"masks: {tc.codec} {len(mask_stream):,} bytes, {float((seen_masks.cpu().numpy() != masks).mean()):.4%} labels changed; poses {len(pose_stream):,} bytes")  # fmt: skip
     chain = Chain.of(pairs_u8, scorer, device)
     torch.manual_seed(tc.seed)
-    renderer = Renderer(config).to(device)
+    renderer = Renderer(config)
+    if init_from is not None:
+        warm_start(renderer, Path(init_from), log)
+    renderer = renderer.to(device)
     opt = torch.optim.AdamW(renderer.parameters(), lr=tc.lr, weight_decay=0.0)
     sched = warmup_cosine(opt, tc.steps, tc.warmup)
     ema = ParameterAverage(renderer, tc.ema_decay)
