@@ -107,16 +107,19 @@ def test_the_submission_scores_what_training_reported_and_inflates_without_tac(t
 
 @pytest.mark.slow
 def test_the_cli_trains_and_builds_a_nerv_submission(tmp_path):
-    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--out", str(tmp_path / "t"), "--max-steps", "2", "--option", "width=8", "--option", "latent_dim=4")  # fmt: skip
+    demo = demo_originals(frames=8)  # the clip `--demo-frames 8` trains on, in this session's cache
+    originals = str(demo.path(demo.video_names[0]).parent)
+    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "t"), "--max-steps", "2", "--option", "width=8", "--option", "latent_dim=4")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "exact score" in proc.stdout and "nerv z4 w8" in proc.stdout
     ckpt = tmp_path / "t" / "nerv.safetensors"
-    proc = run_tac("submission", "build", "--lane", "nerv", "--checkpoint", str(ckpt), "--out", str(tmp_path / "s"))  # fmt: skip
+    assert json.loads(ckpt.with_suffix(".json").read_text())["video"]["frames"] == 8
+    proc = run_tac("submission", "build", "--lane", "nerv", "--checkpoint", str(ckpt), "--out", str(tmp_path / "s"), "--originals", originals)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    check = run_tac("submission", "check", str(tmp_path / "s"))
+    check = run_tac("submission", "check", str(tmp_path / "s"), "--originals", originals)
     assert check.returncode == 0 and "0 error(s)" in check.stdout + check.stderr, check.stdout[-2000:]  # fmt: skip
     # a warm start must match the checkpoint's shape: one line, non-zero exit
-    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--out", str(tmp_path / "u"), "--max-steps", "1", "--init-from", str(ckpt))  # fmt: skip
+    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "u"), "--max-steps", "1", "--init-from", str(ckpt))  # fmt: skip
     assert proc.returncode != 0 and "representation, not" in proc.stderr
     proc = run_tac("lossy", "train", "--lane", "nerv", "--option", "bits=5", "--out", str(tmp_path / "v"))  # fmt: skip
     assert proc.returncode != 0 and "bits" in proc.stderr

@@ -66,6 +66,12 @@ def train_cmd(
         ),
     ] = None,
     data: Data = None,
+    demo_frames: Annotated[
+        int | None,
+        typer.Option(
+            help="With --data demo: a shorter demo clip (frames), for quick looks.", min=2
+        ),
+    ] = None,
     challenge_dir: ChallengeDir = None,
     allow_mixed: AllowMixed = False,
     precomputed: Annotated[
@@ -96,14 +102,14 @@ def train_cmd(
 ) -> None:
     """Train through the frozen scorers and write a checkpoint: the codec lane's post-filter
     (encode, then train a filter on the decoded frames), or another lane's own training (--lane)."""
-    from tac.contest.originals import resolve_originals
     from tac.lanes.codec.cli import codec_params
     from tac.lanes.codec.filter_training import load_precomputed, prepare_frames, train
     from tac.train.profiles import profile_config
 
     data, challenge_dir = data_choice(ctx, data, challenge_dir, allow_mixed)
     if lane != "codec":
-        _train_other_lane(lane, profile, option or [], init_from, out, max_steps, device, data, challenge_dir)  # fmt: skip
+        origs = _originals(data, challenge_dir, demo_frames)
+        _train_other_lane(lane, profile, option or [], init_from, out, max_steps, device, origs, challenge_dir)  # fmt: skip
         return
     config = profile_config(
         profile, tag=tag or profile, out_dir=str(out), max_steps=max_steps, max_wall_s=max_wall_s
@@ -120,7 +126,7 @@ def train_cmd(
         )
         data_dir = out / "frames"
         prepare_frames(
-            resolve_originals(challenge_dir=challenge_dir if data == "challenge" else None),
+            _originals(data, challenge_dir, demo_frames),
             params,
             data_dir,
             lambda m: err.print(f"[dim]{escape(m)}[/]"),
@@ -143,8 +149,20 @@ def train_cmd(
     )
 
 
-def _train_other_lane(lane, profile, options, init_from, out, max_steps, device, data, challenge_dir) -> None:  # fmt: skip
-    from tac.contest.originals import resolve_originals
+def _originals(data: str, challenge_dir, demo_frames: int | None):
+    """The originals a training run uses: the checkout's videos, or the demo clip (shorter when
+    --demo-frames says so)."""
+    from tac.contest.originals import demo_originals, resolve_originals
+    from tac.errors import TacError
+
+    if data == "challenge":
+        if demo_frames is not None:
+            raise TacError("--demo-frames: only with --data demo")
+        return resolve_originals(challenge_dir=challenge_dir)
+    return demo_originals(frames=demo_frames) if demo_frames else resolve_originals()
+
+
+def _train_other_lane(lane, profile, options, init_from, out, max_steps, device, origs, challenge_dir) -> None:  # fmt: skip
     from tac.errors import TacError
     from tac.lanes import get_lane
 
@@ -155,7 +173,6 @@ def _train_other_lane(lane, profile, options, init_from, out, max_steps, device,
             raise TacError(f"--option {item}: expected KEY=VALUE")
         settings[key.strip()] = value.strip()
     target = get_lane(lane)
-    origs = resolve_originals(challenge_dir=challenge_dir if data == "challenge" else None)
     scorer = scorer_on(device, challenge_dir)
     err.print(f"[dim]training the {lane} lane ({profile}) on {escape(origs.describe())} with {scorer.weights.describe()}[/]")  # fmt: skip
     done = target.train_by_hand(
