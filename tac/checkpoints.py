@@ -29,8 +29,9 @@ def write_checkpoint(path: str | Path, module: torch.nn.Module, card: dict) -> P
     return Path(path)
 
 
-def read_checkpoint(path: str | Path, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict]:  # fmt: skip
-    """(tensors, card) of the checkpoint at `path`; `what` names it in errors."""
+def read_checkpoint(path: str | Path, what: str = "checkpoint", lane: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:  # fmt: skip
+    """(tensors, card) of the checkpoint at `path`; `what` names it in errors. With `lane`, a
+    card written by another lane (or by none) is refused."""
     path = Path(path)
     card_path = path.with_suffix(".json")
     if not path.is_file() or not card_path.is_file():
@@ -40,4 +41,6 @@ def read_checkpoint(path: str | Path, what: str = "checkpoint") -> tuple[dict[st
         state = load_file(str(path))
     except (json.JSONDecodeError, SafetensorError, OSError) as exc:
         raise TacError(f"{path}: unreadable checkpoint ({exc})") from None
+    if lane is not None and (not isinstance(card, dict) or card.get("lane") != lane):
+        raise TacError(f"{card_path}: not a {lane} checkpoint card (lane {card.get('lane') if isinstance(card, dict) else None!r})")  # fmt: skip
     return state, card

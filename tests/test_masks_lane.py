@@ -113,7 +113,7 @@ def test_what_cannot_ship_is_refused_with_one_line(trained, tmp_path):
     ckpt.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(TacError, match="official machine cannot decode"):
         lane.payload(settings, Trained(ckpt))
-    with pytest.raises(TacError, match="not a masks renderer"):
+    with pytest.raises(TacError, match="not a masks checkpoint card"):
         card["lane"] = "nerv"
         ckpt.with_suffix(".json").write_text(json.dumps(card))
         lane.settings_from_trained(ckpt)

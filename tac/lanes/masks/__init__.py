@@ -48,10 +48,7 @@ def _settings(**values) -> MasksSettings:
 def _card(path: Path) -> dict:
     from tac.checkpoints import read_checkpoint
 
-    _, card = read_checkpoint(path, "a masks checkpoint")
-    if card.get("lane") != "masks":
-        raise TacError(f"{path}: a {card.get('lane', 'non-lane')} checkpoint, not a masks renderer")
-    return card
+    return read_checkpoint(path, "a masks checkpoint", lane="masks")[1]
 
 
 class MasksLane(Lane):

@@ -74,9 +74,7 @@ def side_streams(masks: np.ndarray, poses: np.ndarray, tc: MasksTrainConfig) -> 
 
 def warm_start(renderer: Renderer, path: Path, log: Callable[[str], None]) -> None:
     """Load a masks checkpoint's weights into `renderer`, which must have its shape."""
-    state, card = read_checkpoint(path, "a masks checkpoint")
-    if card.get("lane") != "masks":
-        raise TacError(f"{path}: a {card.get('lane', 'non-lane')} checkpoint, not a masks renderer")
+    state, card = read_checkpoint(path, "a masks checkpoint", lane="masks")
     warm, want = RendererConfig.from_dict(card["config"]), renderer.config
     if warm != want:
         raise TacError(f"{path}: a width-{warm.width} {warm.out_size[0]}×{warm.out_size[1]} renderer, not width {want.width} at {want.out_size[0]}×{want.out_size[1]}; a warm start keeps the shape (change codec, crf, bits, pose_bits or rate_weight instead)")  # fmt: skip

@@ -37,10 +37,7 @@ def save_checkpoint(path: Path, rep: NervRepresentation, train_config, best, vid
 
 def load_checkpoint(path: str | Path) -> tuple[NervRepresentation, dict]:
     """The representation (float, eval mode) and its card; one clear line if anything is off."""
-    state, card = read_checkpoint(path, "a nerv checkpoint")
-    card_path = Path(path).with_suffix(".json")
-    if not isinstance(card, dict) or card.get("lane") != "nerv":
-        raise TacError(f"{card_path}: not a nerv checkpoint card (lane {card.get('lane') if isinstance(card, dict) else None!r})")  # fmt: skip
+    state, card = read_checkpoint(path, "a nerv checkpoint", lane="nerv")
     try:
         rep = NervRepresentation(NervConfig.from_dict(card["config"]))
         rep.load_state_dict(state, strict=True)
