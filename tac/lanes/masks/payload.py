@@ -84,7 +84,7 @@ def unpack(blob: bytes) -> Contents:
     mask_stream, pose_stream = r.chunk(), r.chunk()
     tto = None
     if r.pos != len(blob):
-        probe_data, probe_bits = r.network_header(TTO_MAGIC)
+        probe_data, _ = r.network_header(TTO_MAGIC)  # the renderer's bits, written again
         probe = tto_module.Probe(tto_module.ProbeConfig.from_dict(probe_data))
         probe.load_state_dict(r.tensors(probe.state_dict()), strict=True)
         steps, lr = TTO_TAIL.unpack(r.take(TTO_TAIL.size))
