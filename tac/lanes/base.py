@@ -22,6 +22,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import ClassVar, get_origin
 
@@ -101,6 +102,18 @@ class LaneTable(ABC):
 
 
 Generator = Callable[..., LaneTable]
+
+
+def copied_runtime(lane_package: str, package: str, copied: Sequence[str], written: dict[str, str]) -> dict[str, bytes]:  # fmt: skip
+    """What `Lane.inflate_files` returns for a lane whose inflate runs tac's own modules:
+    `inflate.sh` and `inflate.py` from `lane_package`'s `inflate/`, each of `copied` (paths
+    inside tac) verbatim at the same path inside `package`, and the `written` stand-ins (the
+    packages' own `__init__` files, which would pull in training code)."""
+    tac, templates = resources.files("tac"), resources.files(lane_package) / "inflate"
+    files = {name: (templates / name).read_bytes() for name in ("inflate.sh", "inflate.py")}
+    files.update({f"{package}/{path}": (tac / path).read_bytes() for path in copied})
+    files.update({f"{package}/{path}": text.encode() for path, text in written.items()})
+    return files
 
 
 class LaneOptions(BaseModel):

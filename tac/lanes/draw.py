@@ -7,12 +7,14 @@ Training's exact evaluation and the submissions' inflate both call `draw_frames`
 batch size, so they compute the same operations on the same tensors: what tac scores is, bit
 for bit, what the contest machine writes. Training's differentiable path shares `upsample`.
 
-Imports torch only: submissions carry this file verbatim (the nerv and masks runtimes).
+`write_raw` is how both lanes' inflate writes them. Imports torch and the standard library only:
+submissions carry this file verbatim (the nerv and masks runtimes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -45,3 +47,23 @@ def draw_frames(draw: Callable[[slice], torch.Tensor], pairs: int, batch: int = 
     """Every frame, (874, 1164, 3) uint8, in order: frames 2i and 2i+1 from pair i."""
     for drawn in draw_pairs(draw, pairs, batch):
         yield from drawn.reshape(-1, CAMERA_HEIGHT, CAMERA_WIDTH, 3)
+
+
+def write_raw(frames: Iterable[torch.Tensor], path: Path, count: int) -> int:
+    """Write exactly `count` frames to `path` (a .raw file): the first `count` of `frames`, the
+    last repeated for an odd trailing frame, which no sample scores. Through a temporary file
+    renamed at the end, so a failed inflate leaves no half-written output; returns `count`."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    written, last = 0, None
+    with open(tmp, "wb") as out:
+        for frame in frames:
+            if written == count:
+                break
+            out.write(frame.cpu().numpy().tobytes())
+            written, last = written + 1, frame
+        while written < count:
+            out.write(last.cpu().numpy().tobytes())
+            written += 1
+    tmp.replace(path)
+    return written

@@ -10,12 +10,11 @@ source tac trained and scored with. `context.py` is left out: its range coder ne
 
 from __future__ import annotations
 
-from importlib import resources
+from tac.lanes.base import copied_runtime
 
 PACKAGE = "masksrt"
-INFLATE_FILES = ("inflate.sh", "inflate.py")
 
-# (source inside tac, destination inside masksrt): the same paths
+# paths inside tac, copied to the same paths inside masksrt
 _COPIED = (
     "lanes/masks/renderer.py",
     "lanes/masks/payload.py",
@@ -42,9 +41,4 @@ _WRITTEN = {
 
 def inflate_files() -> dict[str, bytes]:
     """{path inside the submission: content}: inflate.sh, inflate.py and `masksrt`."""
-    tac = resources.files("tac")
-    templates = resources.files("tac.lanes.masks") / "inflate"
-    files = {name: (templates / name).read_bytes() for name in INFLATE_FILES}
-    files.update({f"{PACKAGE}/{path}": (tac / path).read_bytes() for path in _COPIED})
-    files.update({f"{PACKAGE}/{dst}": text.encode() for dst, text in _WRITTEN.items()})
-    return files
+    return copied_runtime("tac.lanes.masks", PACKAGE, _COPIED, _WRITTEN)

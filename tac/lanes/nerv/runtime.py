@@ -10,20 +10,19 @@ brotli, zstd or range coding).
 
 from __future__ import annotations
 
-from importlib import resources
+from tac.lanes.base import copied_runtime
 
 PACKAGE = "nervrt"
 MEMBER = "nerv.bin"
-INFLATE_FILES = ("inflate.sh", "inflate.py")
 
-# (source inside tac, destination inside nervrt)
+# paths inside tac, copied to the same paths inside nervrt
 _COPIED = (
-    ("lanes/nerv/model.py", "lanes/nerv/model.py"),
-    ("lanes/nerv/packing.py", "lanes/nerv/packing.py"),
-    ("lanes/nerv/render.py", "lanes/nerv/render.py"),
-    ("lanes/draw.py", "lanes/draw.py"),
-    ("quant/entropy.py", "quant/entropy.py"),
-    ("quant/tensors.py", "quant/tensors.py"),
+    "lanes/nerv/model.py",
+    "lanes/nerv/packing.py",
+    "lanes/nerv/render.py",
+    "lanes/draw.py",
+    "quant/entropy.py",
+    "quant/tensors.py",
 )
 # the packages' own __init__ files import the lane and training machinery: not copied
 _WRITTEN = {
@@ -36,9 +35,4 @@ _WRITTEN = {
 
 def inflate_files() -> dict[str, bytes]:
     """{path inside the submission: content}: inflate.sh, inflate.py and `nervrt`."""
-    tac = resources.files("tac")
-    templates = resources.files("tac.lanes.nerv") / "inflate"
-    files = {name: (templates / name).read_bytes() for name in INFLATE_FILES}
-    files.update({f"{PACKAGE}/{dst}": (tac / src).read_bytes() for src, dst in _COPIED})
-    files.update({f"{PACKAGE}/{dst}": text.encode() for dst, text in _WRITTEN.items()})
-    return files
+    return copied_runtime("tac.lanes.nerv", PACKAGE, _COPIED, _WRITTEN)

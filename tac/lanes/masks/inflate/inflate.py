@@ -17,6 +17,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from masksrt.lanes import draw  # noqa: E402
 from masksrt.lanes.masks import payload, render  # noqa: E402
 
 
@@ -32,19 +33,11 @@ def main(archive_dir, output_dir, names_file):
     renderer, masks, poses = payload.load((Path(archive_dir) / config["member"]).read_bytes(), device=device)  # fmt: skip
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    stem = Path(names[0]).stem
-    dst, tmp = output / f"{stem}.raw", output / f"{stem}.raw.tmp"
-    frames, last = 0, None
-    with open(tmp, "wb") as out:
-        for frame in render.draw_frames(renderer, masks, poses, config["batch"]):
-            if frames == config["frames"]:
-                break
-            out.write(frame.cpu().numpy().tobytes())
-            frames, last = frames + 1, frame
-        while frames < config["frames"]:  # an odd trailing frame, which no sample scores
-            out.write(last.cpu().numpy().tobytes())
-            frames += 1
-    tmp.replace(dst)
+    frames = draw.write_raw(
+        render.draw_frames(renderer, masks, poses, config["batch"]),
+        output / f"{Path(names[0]).stem}.raw",
+        config["frames"],
+    )
     print(f"inflate: {names[0]}: {frames} frames", flush=True)
 
 

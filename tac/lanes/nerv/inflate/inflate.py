@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from nervrt.lanes import draw  # noqa: E402
 from nervrt.lanes.nerv import packing, render  # noqa: E402
 
 
@@ -25,19 +26,11 @@ def main(archive_dir, output_dir, names_file):
     decoder, latents = packing.load((Path(archive_dir) / config["member"]).read_bytes())
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    stem = Path(names[0]).stem
-    dst, tmp = output / f"{stem}.raw", output / f"{stem}.raw.tmp"
-    frames, last = 0, None
-    with open(tmp, "wb") as out:
-        for frame in render.draw_frames(decoder, latents, config["batch"]):
-            if frames == config["frames"]:
-                break
-            out.write(frame.numpy().tobytes())
-            frames, last = frames + 1, frame
-        while frames < config["frames"]:  # an odd trailing frame, which no sample scores
-            out.write(last.numpy().tobytes())
-            frames += 1
-    tmp.replace(dst)
+    frames = draw.write_raw(
+        render.draw_frames(decoder, latents, config["batch"]),
+        output / f"{Path(names[0]).stem}.raw",
+        config["frames"],
+    )
     print(f"inflate: {names[0]}: {frames} frames", flush=True)
 
 
