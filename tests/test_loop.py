@@ -56,9 +56,16 @@ def test_killed_loop_resumes_and_harvests_everything_exactly_once(tmp_path):
     run = tmp_path / "run"
     args = ["--max-cycles", "2", "--explore", "3", "--local-price", "36"]
     proc = start_loop(run, *args)
-    # kill it while one job has finished and another is still running
-    wait_for(run, lambda evs: any(e.type == "finished" for e in evs)
-             and len({e.job_id for e in evs if e.type == "dispatched"}) > len({e.job_id for e in evs if e.type == "finished"}))  # fmt: skip
+
+    # kill it while one job has finished and another has just started (within 3 s: a demo job
+    # runs longer, so it is still running when the kill lands — checking only "dispatched but
+    # not finished" raced a job finishing between the check and the kill)
+    def one_done_one_just_started(evs) -> bool:
+        done = {e.job_id for e in evs if e.type == "finished"}
+        fresh = [e for e in evs if e.type == "dispatched" and e.job_id not in done and time.time() - e.ts < 3]  # fmt: skip
+        return bool(done) and bool(fresh)
+
+    wait_for(run, one_done_one_just_started)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     before = fold(events(run))
