@@ -47,7 +47,7 @@ def loop_cmd(
     coverage: Coverage = 0.9,
     min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2)] = 8,
     max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.")] = None,
-    hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: GPU hosts reached over SSH.")] = None,
+    hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: where else jobs run — SSH hosts, Slurm and Ray clusters ([[backend]] tables).")] = None,
     no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.")] = False,
     local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1)] = 1,
     local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).")] = 0.0,
@@ -225,9 +225,10 @@ def _backends(config, run_dir: Path) -> list:
     if config.local:
         backends.append(make_backend("local", workdir=run_dir / "work", concurrency=config.local_concurrency, price_per_hour=config.local_price_per_hour, runner_axis=config.runner_axis, device=config.local_device))  # fmt: skip
     if config.hosts_file:
-        from tac.control.hosts import load_hosts
+        from tac.control.backends import backend_for
+        from tac.control.hosts import load_backends
 
-        backends += [make_backend("ssh", host=h) for h in load_hosts(config.hosts_file)]
+        backends += [backend_for(c) for c in load_backends(config.hosts_file)]
     if not backends:
         raise TacError("no backend: drop --no-local or give --hosts")
     return backends

@@ -372,8 +372,10 @@ class Controller:
 
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
         detail = (
-            "stopped by its host: the budget lease ran out" if status.state == "cancelled" else ""
-        )
+            "stopped by its host: the budget lease ran out"
+            if status.state == "cancelled"
+            else status.detail
+        )  # a lost job: what its host or engine says of it (e.g. Slurm's CANCELLED)
         if status.state == "failed":
             tail = (
                 (await backend.logs(job_id, max(0, status.log_bytes - 2000))).strip().splitlines()

@@ -1,6 +1,8 @@
-"""`tac hosts check`: can every host in hosts.toml take jobs? One line per host, all at once.
+"""`tac hosts check`: can every backend in hosts.toml take jobs? One line each, all at once.
 
-Only ssh, tomllib and pydantic behind it: checking hosts must not wait for torch to import.
+SSH hosts: ssh, tac's version, GPU, disk. Slurm: sinfo, `sbatch --test-only` with the table's
+options, disk (over SSH with a login node: the SSH checks there). Ray: the Jobs API, and a real
+Ray job that runs `tac --version` on the cluster. Nothing here waits for torch to import.
 """
 
 from __future__ import annotations
@@ -14,26 +16,26 @@ import typer
 
 from tac.cli_options import AsJson
 
-app = typer.Typer(help="The SSH hosts jobs may run on (hosts.toml).", no_args_is_help=True)
+app = typer.Typer(help="Where jobs may run: SSH hosts, Slurm and Ray clusters (hosts.toml).", no_args_is_help=True)  # fmt: skip
 
 
 @app.callback()
 def _hosts() -> None:
-    """The SSH hosts jobs may run on (hosts.toml)."""  # keeps `check` a sub-command
+    """Where jobs may run: SSH hosts, Slurm and Ray clusters (hosts.toml)."""  # keeps `check` a sub-command
 
 
-async def check_hosts(hosts: list) -> list[dict]:
-    """Every host's `SSHBackend.check()`, concurrently; each backend's connection closed after."""
-    from tac.control.backends import make_backend
+async def check_hosts(configs: list) -> list[dict]:
+    """Every backend's `check()`, concurrently; each backend's connection closed after."""
+    from tac.control.backends import backend_for
 
-    async def one(host) -> dict:
-        backend = make_backend("ssh", host=host)
+    async def one(config) -> dict:
+        backend = backend_for(config)
         try:
             return await backend.check()
         finally:
             await backend.close()
 
-    return list(await asyncio.gather(*(one(h) for h in hosts)))
+    return list(await asyncio.gather(*(one(c) for c in configs)))
 
 
 def _gib(n: int | None) -> str:
@@ -51,14 +53,17 @@ def format_report(report: dict) -> str:
 @app.command("check")
 def check_cmd(
     hosts_file: Annotated[
-        Path, typer.Option("--hosts", help="The hosts file (one \\[\\[host]] table per machine).")
+        Path,
+        typer.Option(
+            "--hosts", help="The hosts file (one \\[\\[backend]] table per host or cluster)."
+        ),
     ] = Path("hosts.toml"),
     as_json: AsJson = False,
 ) -> None:
-    """Reachability, tac version, GPU and free disk of every host; exit 1 if any is unreachable."""
-    from tac.control.hosts import load_hosts
+    """Reachability, tac version, GPU and free disk of every backend; exit 1 if any is unreachable."""
+    from tac.control.hosts import load_backends
 
-    reports = asyncio.run(check_hosts(load_hosts(hosts_file)))
+    reports = asyncio.run(check_hosts(load_backends(hosts_file)))
     if as_json:
         typer.echo(json.dumps(reports, indent=1))
     else:

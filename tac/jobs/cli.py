@@ -40,11 +40,21 @@ def run_cmd(
 
 
 @app.command("submit")
-def submit_cmd(workdir: Workdir) -> None:
+def submit_cmd(
+    workdir: Workdir,
+    engine: Annotated[str | None, typer.Option("--engine", help='What starts it, as JSON: {"kind": "slurm", "sbatch_args": […]} (default: a detached process here).')] = None,
+) -> None:  # fmt: skip
     """Start the job whose spec is on stdin, detached; idempotent by job id."""
-    from tac.jobs import worker
+    from tac.errors import TacError
+    from tac.jobs import engines, worker
 
-    _emit(worker.submit(workdir, sys.stdin.read()))
+    try:
+        settings = json.loads(engine) if engine else None
+    except json.JSONDecodeError as exc:
+        raise TacError(f"--engine is not JSON ({exc})") from None
+    if settings is not None and not isinstance(settings, dict):
+        raise TacError("--engine must be a JSON object")
+    _emit(worker.submit(workdir, sys.stdin.read(), engine=engines.from_settings(settings)))
 
 
 @app.command("status")

@@ -1,7 +1,8 @@
 """The detached supervisor of one job: runs `tac job run`, records its exit code.
 
-Started by `tac.jobs.worker.submit` as the leader of a new session, so the job survives the
-controller that started it and a cancel can kill the supervisor and the job as one group.
+Started by `tac.jobs.worker.submit` through the job's engine — as the leader of a new session on
+this host, or as a Slurm or Ray job — so the job survives the controller that started it and a
+cancel can stop the supervisor and the job as one.
 It also enforces the job's budget lease (the `lease` file): when the job has run that many
 wall seconds without the controller extending it, it is stopped here, on the host, so spend
 never depends on the controller polling in time.
@@ -13,6 +14,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +26,7 @@ CHECK_S = 0.1  # how often the lease is read: the job overruns it by at most thi
 STOP_GRACE_S = 1.0  # a job stopped at its lease may clean up this long (its cost is fixed already)
 JOB_NICENESS = 10
 LEASE = "lease"
+STARTED = "started"  # its mtime is the origin of the job's wall time and of its lease
 # Only the standard library and tac.atomic here: on a busy host every import delays the moment
 # the lease starts being enforced.
 
@@ -37,11 +40,14 @@ def lease(job: Path) -> float | None:
 
 
 def main(job: Path) -> int:
+    if (job / STARTED).exists():  # a cluster that requeued the job, or a second start: never twice
+        return 0
+    atomic.write_text(job / STARTED, f"{socket.gethostname()} {os.getpid()}\n")
     atomic.write_text(job / "pid", f"{os.getpid()}\n")
     argv = [sys.executable, "-m", "tac.cli", "job", "run", str(job / "spec.json"), "--out", str(job / "out")]  # fmt: skip
     if (job / "command.json").is_file():
         argv = json.loads((job / "command.json").read_text())
-    started = (job / "spec.json").stat().st_mtime  # the same origin `worker.status` measures from
+    started = (job / STARTED).stat().st_mtime  # the same origin `worker.status` measures from
     with open(job / "log.txt", "ab", buffering=0) as log:
 
         def enforce_lease(proc: subprocess.Popen | None = None) -> None:

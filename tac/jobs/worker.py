@@ -2,17 +2,21 @@
 who can read the directory — a restarted controller included.
 
     WORKDIR/jobs/ID/spec.json     the JobSpec (written once; resubmitting the same spec is a no-op)
-                    pid           the supervisor's pid = the job's process group
+                    engine.json   what started it, when not a process on this host (slurm, ray:
+                                  `tac.jobs.engines`); its handle beside it (pid, slurm_job_id)
+                    started       written by the supervisor when the job starts (wall time and
+                                  the lease count from here: time queued on a cluster is free)
                     log.txt       everything the job printed
                     exit_code     written atomically when the job ends
-                    cancelled     written before a cancel kills the process group (or the
-                                  supervisor stops the job when its lease runs out)
+                    cancelled     written before a cancel stops the job (or the supervisor
+                                  stops it when its lease runs out)
                     lease         wall seconds the job may run (JobLimits.max_wall_s; extended
                                   by `extend`); no file: no limit
                     out/          what the job produced; out/result.json last
 
-The same functions serve the local backend (called in-process) and remote hosts (through
-`tac job …` over SSH), so both see one protocol.
+The same functions serve the local backend (called in-process), remote hosts (through `tac job …`
+over SSH) and cluster engines (the job directory on storage the cluster shares), so all see one
+protocol: the files say how a job ended; the engine is asked only whether it still runs.
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,12 +32,12 @@ from pydantic import ValidationError
 
 from tac import atomic
 from tac.errors import TacError
-from tac.jobs.supervise import LEASE, lease
+from tac.jobs import engines
+from tac.jobs.engines import Engine
+from tac.jobs.supervise import LEASE, STARTED, lease
 from tac.records import JobSpec, first_error
-from tac.sessions import session_members
 
 LOG_CHUNK = 64 * 1024
-STARTUP_GRACE_S = 5.0
 
 
 def job_dir(workdir: str | os.PathLike, job_id: str) -> Path:
@@ -44,11 +46,17 @@ def job_dir(workdir: str | os.PathLike, job_id: str) -> Path:
     return Path(workdir) / "jobs" / job_id
 
 
-def submit(workdir: str | os.PathLike, spec_text: str, command: list[str] | None = None) -> dict:
+def submit(
+    workdir: str | os.PathLike,
+    spec_text: str,
+    command: list[str] | None = None,
+    engine: Engine | None = None,
+) -> dict:
     """Start a job detached from the caller (idempotent by job id); returns its status.
 
     `command` replaces `tac job run SPEC --out OUT` (used to measure the controller itself with
     trivial jobs); it is an argv list, stored beside the spec, never parsed by a shell.
+    `engine` starts the supervisor (default: a detached process on this host).
     """
     try:
         spec = JobSpec.model_validate_json(spec_text)
@@ -59,36 +67,18 @@ def submit(workdir: str | os.PathLike, spec_text: str, command: list[str] | None
         if JobSpec.model_validate_json((d / "spec.json").read_text()) != spec:
             raise TacError(f"job {spec.job_id} exists on this host with a different spec")
         return status(workdir, spec.job_id)  # already submitted: never start it twice
+    engine = engine or engines.from_settings(None)
     d.mkdir(parents=True, exist_ok=True)
     if command:
         atomic.write_json(d / "command.json", list(command))
     if spec.limits.max_wall_s is not None:
         atomic.write_text(d / LEASE, f"{spec.limits.max_wall_s!r}\n")
+    engines.save(d, engine)
+    # spec.json last but one: its presence means "submitted", so a crash before it leaves a
+    # directory that a retry of the same submit simply starts again
     atomic.write_text(d / "spec.json", spec.model_dump_json(indent=1) + "\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tac.jobs.supervise", str(d)],
-        start_new_session=True,  # its own session and process group: survives us, killable as one
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        cwd=d,
-    )  # fmt: skip
-    atomic.write_text(d / "pid", f"{proc.pid}\n")
+    engine.start(d, [sys.executable, "-m", "tac.jobs.supervise", str(d.resolve())])
     return status(workdir, spec.job_id)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # a recycled pid would be some other program
-        try:
-            return b"tac.jobs.supervise" in cmdline.read_bytes()
-        except OSError:
-            return False
-    return True
 
 
 def _read(path: Path) -> str | None:
@@ -98,35 +88,56 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _ended(d: Path) -> tuple[str, float, int | None] | None:
+    """(state, end time, exit code) when the files say the job has ended, else None."""
+    if (ended := _mtime(d / "cancelled")) is not None:
+        code = _read(d / "exit_code")
+        return "cancelled", ended, int(code) if code else None
+    code = _read(d / "exit_code")
+    if code is None:
+        return None
+    ok = int(code) == 0 and (d / "out" / "result.json").is_file()
+    return ("ok" if ok else "failed"), _mtime(d / "exit_code") or time.time(), int(code)
+
+
 def status(workdir: str | os.PathLike, job_id: str) -> dict:
-    """{state: running|ok|failed|cancelled|lost|unknown, exit_code, pid, wall_s, log_bytes}."""
+    """{state: running|ok|failed|cancelled|lost|unknown, exit_code, pid, wall_s, log_bytes, detail}.
+
+    Raises engines.EngineUnavailable when only the engine could tell and it cannot be asked."""
     d = job_dir(workdir, job_id)
     if not (d / "spec.json").is_file():
         return {"job_id": job_id, "state": "unknown"}
-    pid_text, code_text = _read(d / "pid"), _read(d / "exit_code")
-    started = (d / "spec.json").stat().st_mtime
+    pid_text = _read(d / "pid")
+    started = _mtime(d / STARTED)
     log = d / "log.txt"
     info = {
         "job_id": job_id,
         "pid": int(pid_text) if pid_text else None,
-        "exit_code": int(code_text) if code_text else None,
+        "exit_code": None,
         "log_bytes": log.stat().st_size if log.exists() else 0,
         "heartbeat": log.stat().st_mtime if log.exists() else started,
+        "detail": "",
     }
-    if (d / "cancelled").exists():
-        state, ended = "cancelled", (d / "cancelled").stat().st_mtime
-    elif code_text is not None:
-        ok = info["exit_code"] == 0 and (d / "out" / "result.json").is_file()
-        state, ended = ("ok" if ok else "failed"), (d / "exit_code").stat().st_mtime
-    elif info["pid"] is not None and _alive(info["pid"]):
-        state, ended = "running", time.time()
-    elif time.time() - started < STARTUP_GRACE_S:
-        # just submitted: the pid file may not exist yet, or the process may not have exec'd
-        # (its cmdline is still its parent's), so absence is not yet evidence of loss
-        state, ended = "running", time.time()
-    else:
-        state, ended = "lost", info["heartbeat"]
-    info.update(state=state, wall_s=max(0.0, ended - started))
+    ended = _ended(d)
+    if ended is None:
+        view = engines.load(d).view(d)
+        # the job may have ended while the engine was asked: its files decide, read again
+        ended = _ended(d)
+        if ended is None:
+            if view.alive:
+                ended = "running", time.time(), None
+            else:
+                ended = "lost", info["heartbeat"] or started or time.time(), None
+                info["detail"] = view.detail
+    state, end, info["exit_code"] = ended
+    info.update(state=state, wall_s=max(0.0, end - started) if started else 0.0)
     return info
 
 
@@ -165,27 +176,11 @@ def extend(workdir: str | os.PathLike, job_id: str, max_wall_s: float) -> dict:
 
 
 def cancel(workdir: str | os.PathLike, job_id: str, grace_s: float = 5.0) -> dict:
-    """Mark the job cancelled and kill its whole process group (SIGTERM, then SIGKILL)."""
+    """Mark the job cancelled and stop it through its engine (SIGTERM, then SIGKILL)."""
     d = job_dir(workdir, job_id)
     info = status(workdir, job_id)
     if info["state"] != "running":
         return info
     atomic.write_text(d / "cancelled", f"{time.time()}\n")
-    pid = info["pid"]
-    if pid:
-        # the job's session outlives its supervisor while `tac job run` cleans up after SIGTERM
-        # (temp files, an inflate's session): wait for all of it, then SIGKILL what is left
-        def running() -> bool:
-            return _alive(pid) or bool(session_members(pid))
-
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.time() + grace_s
-            while time.time() < deadline and running():
-                time.sleep(0.05)
-            if not running():
-                break
+    engines.load(d).stop(d, grace_s)
     return status(workdir, job_id)

@@ -30,6 +30,7 @@ class JobStatus:
         return cls(
             job_id=info["job_id"], state=info["state"], wall_s=info.get("wall_s", 0.0),
             exit_code=info.get("exit_code"), log_bytes=info.get("log_bytes", 0),
+            detail=info.get("detail") or "",
         )  # fmt: skip
 
     @property

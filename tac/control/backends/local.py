@@ -1,19 +1,27 @@
-"""Jobs on this machine: detached subprocesses in their own process groups.
+"""Jobs whose directories this machine can read: detached subprocesses here, or cluster jobs
+(Slurm, Ray) whose job directories are on storage this machine shares with the cluster.
 
 The host protocol (`tac.jobs.worker`) runs in-process, in a thread so the event loop never
-blocks on the file system; the jobs themselves are separate processes that outlive the
-controller and are found again through their pid and exit-code files.
+blocks on the file system; the jobs themselves are separate processes (or cluster jobs) that
+outlive the controller and are found again through their files and their engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from tac.control.backends.base import Backend, Fetched, JobStatus
+from tac.control.backends.base import Backend, BackendError, Fetched, JobStatus
 from tac.jobs import worker
+from tac.jobs.engines import Engine, EngineUnavailable
 from tac.records import JobSpec
+
+T = TypeVar("T")
 
 
 class LocalBackend(Backend):
@@ -26,6 +34,7 @@ class LocalBackend(Backend):
         device: str | None = None,
         name: str = "local",
         command: list[str] | None = None,
+        engine: Engine | None = None,
     ):
         self.workdir = Path(workdir).resolve()
         self.concurrency = concurrency
@@ -34,30 +43,41 @@ class LocalBackend(Backend):
         self.device = device
         self.name = name
         self.command = command  # instead of `tac job run` (benchmarks of the controller itself)
+        self.engine = engine  # what starts jobs: None, a detached process here
+
+    async def _call(self, fn: Callable[..., T], *args) -> T:
+        """`fn(workdir, *args)` in a thread; an engine that cannot be asked is a BackendError
+        (the controller then waits, and settles the job as lost only after --lost-after)."""
+        try:
+            return await asyncio.to_thread(fn, self.workdir, *args)
+        except EngineUnavailable as exc:
+            raise BackendError(f"{self.name}: {exc}") from None
 
     def out_dir(self, job_id: str) -> str:
         return str(worker.job_dir(self.workdir, job_id) / "out")
 
+    def free_bytes(self) -> int:
+        """Free space where jobs will be written: the workdir, or its nearest existing parent."""
+        path = self.workdir
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return shutil.disk_usage(path).free
+
     async def submit(self, spec: JobSpec) -> JobStatus:
-        return JobStatus.from_info(
-            await asyncio.to_thread(
-                worker.submit, self.workdir, spec.model_dump_json(), self.command
-            )
-        )
+        submit = functools.partial(worker.submit, command=self.command, engine=self.engine)
+        return JobStatus.from_info(await self._call(submit, spec.model_dump_json()))
 
     async def poll(self, job_id: str) -> JobStatus:
-        return JobStatus.from_info(await asyncio.to_thread(worker.status, self.workdir, job_id))
+        return JobStatus.from_info(await self._call(worker.status, job_id))
 
     async def logs(self, job_id: str, offset: int = 0) -> str:
-        return await asyncio.to_thread(worker.logs, self.workdir, job_id, offset)
+        return await self._call(worker.logs, job_id, offset)
 
     async def fetch(self, job_id: str) -> Fetched:
-        return Fetched(**await asyncio.to_thread(worker.result, self.workdir, job_id))
+        return Fetched(**await self._call(worker.result, job_id))
 
     async def cancel(self, job_id: str) -> JobStatus:
-        return JobStatus.from_info(await asyncio.to_thread(worker.cancel, self.workdir, job_id))
+        return JobStatus.from_info(await self._call(worker.cancel, job_id))
 
     async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
-        return JobStatus.from_info(
-            await asyncio.to_thread(worker.extend, self.workdir, job_id, max_wall_s)
-        )
+        return JobStatus.from_info(await self._call(worker.extend, job_id, max_wall_s))

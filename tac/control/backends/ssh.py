@@ -57,8 +57,11 @@ class SSHBackend(Backend):
         connect_timeout_s: int = 10,
         alive_interval_s: int = 15,
         call_timeout_s: float = 60.0,
+        engine: dict | None = None,
     ):
         self.host = host
+        self.engine = engine  # what starts jobs on the host (`tac job submit --engine`): a
+        # Slurm login node's sbatch; None: a detached process there
         self.name = host.name
         self.concurrency = host.concurrency
         self.price_per_hour = host.price_per_hour
@@ -195,8 +198,9 @@ class SSHBackend(Backend):
 
     async def submit(self, spec: JobSpec) -> JobStatus:
         checked_job_id(spec.job_id)
+        extra = ["--engine", json.dumps(self.engine)] if self.engine else []
         return JobStatus.from_info(
-            await self._verb("submit", stdin=spec.model_dump_json().encode())
+            await self._verb("submit", None, *extra, stdin=spec.model_dump_json().encode())
         )
 
     async def poll(self, job_id: str) -> JobStatus:

@@ -1,0 +1,161 @@
+"""The Slurm backend against a real single-node Slurm (tests/slurm_fixture.py).
+
+First the backend alone with trivial jobs (fast): submit is idempotent, state, logs and results
+come through the shared job directory, cancel ends the Slurm job, a job scancelled behind tac's
+back is lost with Slurm's word for it, and the budget lease is enforced on the node. Then a real
+`tac loop` on the demo clip: a job killed on the engine is retried, the controller is SIGKILLed
+and resumed, and every job runs once and is harvested once, with spend equal to metered cost.
+"""
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from tac.control.backends import backend_for
+from tac.control.backends.base import BackendError
+from tac.control.hosts import SlurmCluster, load_backends
+from tac.control.ledger import fold
+from tac.records import JobLimits
+from tests.conftest import run_tac
+from tests.slurm_fixture import slurm  # noqa: F401
+from tests.test_control_units import spec
+from tests.test_loop import events, start_loop, wait_for
+
+pytestmark = pytest.mark.slow
+
+RESULT = "import json, pathlib; o = pathlib.Path('out'); o.mkdir(exist_ok=True); (o / 'result.json').write_text(json.dumps({'hello': 'slurm'}))"  # fmt: skip
+
+
+def cluster(workdir, **over) -> SlurmCluster:
+    fields = {"kind": "slurm", "name": "testslurm", "workdir": str(workdir), "cpus_per_job": 1,
+              "concurrency": 2, "price_per_cpu_hour": 36.0, "runner_axis": "cpu"}  # fmt: skip
+    return SlurmCluster.model_validate(fields | over)
+
+
+def slurm_id(workdir, job_id: str) -> str:
+    return (workdir / "jobs" / job_id / "slurm_job_id").read_text().strip()
+
+
+async def until(backend, job_id: str, states: tuple[str, ...], timeout: float = 60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = await backend.poll(job_id)
+        if status.state in states:
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{job_id}: still {status.state}")
+
+
+def test_slurm_backend_runs_cancels_loses_and_leases_jobs(slurm, tmp_path):  # noqa: F811
+    workdir = tmp_path / "shared"
+
+    async def scenario():
+        b = backend_for(cluster(workdir))
+        assert b.price_per_hour == 36.0 and b.concurrency == 2  # 1 CPU × 36 per CPU-hour
+
+        def job(job_id: str, command: list[str], lease: float | None = None):
+            s = spec(job_id).model_copy(update={"limits": JobLimits(timeout_s=600, max_cost=1, max_wall_s=lease)})  # fmt: skip
+            b.command = command
+            return s
+
+        ok = job("ok", [sys.executable, "-c", RESULT])
+        first = await b.submit(ok)
+        assert first.state == "running"
+        assert (await b.submit(ok)).state in ("running", "ok")  # idempotent: one Slurm job
+        done = await until(b, "ok", ("ok",))
+        assert done.exit_code == 0 and (await b.fetch("ok")).result == {"hello": "slurm"}
+        assert len([j for j in slurm.squeue() if j[1] == "tac-ok"]) == 1
+
+        sleeper = job("sleeper", ["sh", "-c", "echo started; exec sleep 60"])
+        await b.submit(sleeper)
+        await until(b, "sleeper", ("running",))
+        deadline = time.time() + 30
+        while "started" not in await b.logs("sleeper") and time.time() < deadline:
+            await asyncio.sleep(0.1)
+        assert "started" in await b.logs("sleeper")
+        cancelled = await b.cancel("sleeper")
+        assert cancelled.state == "cancelled"
+        states = {j[0]: j[2] for j in slurm.squeue()}
+        assert states.get(slurm_id(workdir, "sleeper"), "gone") not in ("RUNNING", "PENDING")
+
+        victim = job("victim", ["sleep", "60"])
+        await b.submit(victim)
+        await until(b, "victim", ("running",))
+        while not (workdir / "jobs" / "victim" / "started").exists():
+            await asyncio.sleep(0.1)
+        subprocess.run(["scancel", slurm_id(workdir, "victim")], check=True)  # behind tac's back
+        lost = await until(b, "victim", ("lost",), timeout=30)
+        assert "Slurm job" in lost.detail and "CANCELLED" in lost.detail
+
+        leased = job("leased", ["sleep", "60"], lease=1.0)
+        await b.submit(leased)
+        stopped = await until(b, "leased", ("cancelled",), timeout=40)
+        assert 1.0 <= stopped.wall_s < 10  # by the supervisor on the node, from the lease file
+        assert "budget lease of 1.0 s ran out" in await b.logs("leased")
+
+        refused = backend_for(cluster(workdir, name="nopart", partition="nosuchpartition"))
+        refused.command = ["true"]
+        with pytest.raises(BackendError, match="sbatch refused job nopart-job"):
+            await refused.submit(spec("nopart-job"))
+        assert not (workdir / "jobs" / "nopart-job" / "spec.json").exists()  # a retry starts it
+
+    asyncio.run(scenario())
+
+
+def test_hosts_check_reports_a_slurm_cluster(slurm, tmp_path):  # noqa: F811
+    hosts = tmp_path / "hosts.toml"
+    hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{tmp_path}/w"\n'
+                     '[[backend]]\nkind = "slurm"\nname = "bad"\nworkdir = "/w"\npartition = "nope"\n')  # fmt: skip
+    done = run_tac("hosts", "check", "--hosts", str(hosts), "--json")
+    reports = {r["name"]: r for r in json.loads(done.stdout)}
+    assert reports["hpc"]["reachable"] and reports["hpc"]["error"] is None
+    assert reports["hpc"]["free_bytes"] > 0 and reports["hpc"]["gpu"] == "none"
+    assert "sbatch --test-only refused" in reports["bad"]["error"]
+    assert [c.kind for c in load_backends(hosts)] == ["slurm", "slurm"]
+
+
+def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(slurm, tmp_path):  # noqa: F811
+    run, workdir = tmp_path / "run", tmp_path / "shared"
+    hosts = tmp_path / "hosts.toml"
+    hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{workdir}"\n'
+                     'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
+    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "2",
+                      "--max-retries", "1", "--max-total-cost", "5")  # fmt: skip
+    try:
+        evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) == 2, timeout=120)
+        victim = next(e.job_id for e in evs if e.type == "dispatched")
+        deadline = time.time() + 60
+        while not (workdir / "jobs" / victim / "started").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        subprocess.run(["scancel", slurm_id(workdir, victim)], check=True)  # killed on the engine
+        wait_for(run, lambda evs: any(e.type == "dispatched" and e.job_id == f"{victim}-r1" for e in evs), timeout=120)  # fmt: skip
+        proc.send_signal(signal.SIGKILL)  # the controller dies with the retry just dispatched
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not fold(events(run)).finished
+    resumed = run_tac("loop", "--resume", str(run))
+    assert resumed.returncode == 0, resumed.stderr
+    evs = events(run)
+    state = fold(evs)
+    assert state.finished
+    finished = {e.job_id: e for e in evs if e.type == "finished"}
+    assert Counter(e.job_id for e in evs if e.type == "finished") == Counter(set(finished))
+    assert finished[victim].outcome == "lost" and "CANCELLED" in finished[victim].detail
+    ok = sorted(j for j, e in finished.items() if e.outcome == "ok")
+    assert len(ok) == 2 and f"{victim}-r1" in ok
+    assert Counter(e.job_id for e in evs if e.type == "harvested") == Counter(ok)  # once each
+    assert len([e for e in evs if e.type == "anchor_added"]) == 2
+    # every job reached Slurm once: resubmitting after the SIGKILL reattached, never re-ran
+    names = Counter(name for _id, name, _state in slurm.squeue())
+    assert all(names[f"tac-{job}"] == 1 for job in finished)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["spent"] == pytest.approx(sum(e.cost for e in finished.values()))
+    assert 0 < summary["spent"] <= 5
