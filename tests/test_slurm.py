@@ -24,6 +24,7 @@ from tac.control.ledger import fold
 from tac.records import JobLimits
 from tests.conftest import run_tac
 from tests.slurm_fixture import slurm  # noqa: F401
+from tests.sshd_fixture import sshd  # noqa: F401
 from tests.test_control_units import spec
 from tests.test_loop import events, start_loop, wait_for
 
@@ -108,6 +109,32 @@ def test_slurm_backend_runs_cancels_loses_and_leases_jobs(slurm, tmp_path):  # n
     asyncio.run(scenario())
 
 
+def test_through_a_login_node_sbatch_and_scancel_run_there_over_ssh(
+    slurm, sshd, tmp_path, tac_cache
+):  # noqa: F811
+    """`login = …`: every verb is `tac job …` on the login node, the Slurm engine named at submit."""
+    workdir = tmp_path / "shared"
+    login = cluster(
+        workdir, login=sshd.destination, port=sshd.port, identity_file=str(sshd.identity_file),
+        known_hosts_file=str(sshd.known_hosts),
+        tac=["env", f"SLURM_CONF={slurm.conf}", f"TAC_CACHE_DIR={tac_cache}", sys.executable, "-m", "tac.cli"],
+    )  # fmt: skip
+
+    async def scenario():
+        b = backend_for(login)
+        try:
+            status = await b.submit(spec("via-login"))
+            assert status.state == "running" and b.name == "testslurm"
+            assert [j[1] for j in slurm.squeue() if j[1] == "tac-via-login"] == ["tac-via-login"]
+            assert (await b.cancel("via-login")).state == "cancelled"
+            states = {j[1]: j[2] for j in slurm.squeue()}
+            assert states["tac-via-login"] not in ("RUNNING", "PENDING")
+        finally:
+            await b.close()
+
+    asyncio.run(scenario())
+
+
 def test_hosts_check_reports_a_slurm_cluster(slurm, tmp_path):  # noqa: F811
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{tmp_path}/w"\n'
@@ -126,7 +153,7 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{workdir}"\n'
                      'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
     proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "2",
-                      "--max-retries", "1", "--max-total-cost", "5")  # fmt: skip
+                      "--max-retries", "1", "--max-total-cost", "5", "--max-cost-per-job", "2")  # fmt: skip
     try:
         evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) == 2, timeout=120)
         victim = next(e.job_id for e in evs if e.type == "dispatched")
@@ -158,4 +185,11 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     assert all(names[f"tac-{job}"] == 1 for job in finished)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["spent"] == pytest.approx(sum(e.cost for e in finished.values()))
-    assert 0 < summary["spent"] <= 5
+    assert 0 < summary["spent"] <= 5  # the caps hold: in all, and per job (reservations too)
+    reserved = Counter()
+    for e in evs:
+        if e.type == "reserved":
+            reserved[e.job_id] += e.amount
+    assert all(
+        e.cost <= reserved[j] + 1e-9 and reserved[j] <= 2 + 1e-9 for j, e in finished.items()
+    )
