@@ -21,6 +21,21 @@ Workdir = Annotated[Path, typer.Option("--workdir", help="The host's tac work di
 JobId = Annotated[str, typer.Option("--id", help="The job (= submission) id.")]
 
 
+def _json_option(flag: str, text: str | None, kind: type):
+    """A JSON-valued option, None when not given; anything else is one line naming the flag."""
+    from tac.errors import TacError
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TacError(f"{flag} is not JSON ({exc})") from None
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(w, str) for w in value)):
+        raise TacError(f"{flag} must be a JSON {'object' if kind is dict else 'list of strings'}")
+    return value
+
+
 def _emit(data: dict) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
 
@@ -43,18 +58,13 @@ def run_cmd(
 def submit_cmd(
     workdir: Workdir,
     engine: Annotated[str | None, typer.Option("--engine", help='What starts it, as JSON: {"kind": "slurm", "sbatch_args": […]} (default: a detached process here).')] = None,
+    command: Annotated[str | None, typer.Option("--command", help="Run this argv (a JSON list) instead of `tac job run`: trivial jobs that measure the controller (bench_controller.py).")] = None,
 ) -> None:  # fmt: skip
     """Start the job whose spec is on stdin, detached; idempotent by job id."""
-    from tac.errors import TacError
     from tac.jobs import engines, worker
 
-    try:
-        settings = json.loads(engine) if engine else None
-    except json.JSONDecodeError as exc:
-        raise TacError(f"--engine is not JSON ({exc})") from None
-    if settings is not None and not isinstance(settings, dict):
-        raise TacError("--engine must be a JSON object")
-    _emit(worker.submit(workdir, sys.stdin.read(), engine=engines.from_settings(settings)))
+    settings, argv = _json_option("--engine", engine, dict), _json_option("--command", command, list)
+    _emit(worker.submit(workdir, sys.stdin.read(), command=argv, engine=engines.from_settings(settings)))
 
 
 @app.command("status")

@@ -58,10 +58,12 @@ class SSHBackend(Backend):
         alive_interval_s: int = 15,
         call_timeout_s: float = 60.0,
         engine: dict | None = None,
+        command: list[str] | None = None,
     ):
         self.host = host
         self.engine = engine  # what starts jobs on the host (`tac job submit --engine`): a
         # Slurm login node's sbatch; None: a detached process there
+        self.command = command  # instead of `tac job run` (benchmarks of the controller itself)
         self.name = host.name
         self.concurrency = host.concurrency
         self.price_per_hour = host.price_per_hour
@@ -199,6 +201,7 @@ class SSHBackend(Backend):
     async def submit(self, spec: JobSpec) -> JobStatus:
         checked_job_id(spec.job_id)
         extra = ["--engine", json.dumps(self.engine)] if self.engine else []
+        extra += ["--command", json.dumps(self.command)] if self.command else []
         return JobStatus.from_info(
             await self._verb("submit", None, *extra, stdin=spec.model_dump_json().encode())
         )
