@@ -145,7 +145,9 @@ def main() -> None:
         m = measure(Path(tmp) / "run", backend, args.jobs, args.poll_s)
     print(f"long local run: {m['jobs']} trivial jobs, concurrency {args.concurrency}")
     print(f"  wall {m['wall']:.1f} s = {m['jobs'] / m['wall']:.1f} jobs/s end to end")
-    print(f"  ledger: {m['events']:,} events, {m['events'] / m['wall']:,.0f} events/s (each fsynced)")
+    print(
+        f"  ledger: {m['events']:,} events, {m['events'] / m['wall']:,.0f} events/s (each fsynced)"
+    )
     with tempfile.TemporaryDirectory(prefix="tac-bench-") as tmp:
         ledger, n = Ledger(tmp, "bench"), 5000
         t = time.perf_counter()

@@ -110,8 +110,11 @@ def test_slurm_backend_runs_cancels_loses_and_leases_jobs(slurm, tmp_path):  # n
 
 
 def test_through_a_login_node_sbatch_and_scancel_run_there_over_ssh(
-    slurm, sshd, tmp_path, tac_cache
-):  # noqa: F811
+    slurm,  # noqa: F811
+    sshd,  # noqa: F811
+    tmp_path,
+    tac_cache,
+):
     """`login = …`: every verb is `tac job …` on the login node, the Slurm engine named at submit."""
     workdir = tmp_path / "shared"
     login = cluster(

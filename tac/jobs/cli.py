@@ -63,8 +63,15 @@ def submit_cmd(
     """Start the job whose spec is on stdin, detached; idempotent by job id."""
     from tac.jobs import engines, worker
 
-    settings, argv = _json_option("--engine", engine, dict), _json_option("--command", command, list)
-    _emit(worker.submit(workdir, sys.stdin.read(), command=argv, engine=engines.from_settings(settings)))
+    settings, argv = (
+        _json_option("--engine", engine, dict),
+        _json_option("--command", command, list),
+    )
+    _emit(
+        worker.submit(
+            workdir, sys.stdin.read(), command=argv, engine=engines.from_settings(settings)
+        )
+    )
 
 
 @app.command("status")
