@@ -59,6 +59,7 @@ def test_every_kind_is_read_with_its_fields_and_priced_by_its_resources(tmp_path
         (lambda t: t.replace('workdir = "/scratch/tac"\n', ""), "backend 'hpc': missing 'workdir'"),
         (lambda t: t.replace('"/scratch/tac"', '"scratch"'), "backend 'hpc': workdir: must be an absolute path"),
         (lambda t: t.replace('"--qos=normal"', '"--qos normal; rm -rf ~"'), "is not one sbatch option of the form --name=value"),
+        (lambda t: t.replace('"--qos=normal"', '"--output=/tmp/elsewhere"'), "--output is set by tac"),
         (lambda t: t.replace('partition = "gpu"', 'partition = "gpu a"'), "backend 'hpc': partition: must be one word"),
         (lambda t: t.replace('"http://head:8265"', '"head:8265"'), "backend 'rc': address: String should match"),
         (lambda t: t.replace('memory_gb = 8', 'colour = "red"'), "backend 'rc': unknown key 'colour'"),

@@ -71,6 +71,14 @@ def test_ray_backend_runs_cancels_loses_and_leases_jobs(ray_head, tmp_path):  # 
         lost = await until(b, "victim", ("lost",), timeout=30)
         assert "Ray job" in lost.detail and "STOPPED" in lost.detail
 
+        broken = backend_for(
+            cluster(ray_head, storage, name="broken", python="/nonexistent/python")
+        )
+        broken.command = ["true"]
+        await broken.submit(spec("broken"))
+        never = await until(broken, "broken", ("lost",), timeout=60)  # Ray's own words say why
+        assert "FAILED" in never.detail and "exit code" in never.detail.lower(), never.detail
+
         leased = job("leased", ["sleep", "60"], lease=1.0)
         await b.submit(leased)
         stopped = await until(b, "leased", ("cancelled",), timeout=40)

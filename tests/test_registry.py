@@ -102,7 +102,7 @@ def test_a_module_named_in_tac_plugins_registers_itself(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "['fake', 'local', 'ssh'] ['compact_int4', 'proven_baseline', 'smoke', 'tiny']",
+        "['fake', 'local', 'ray', 'slurm', 'ssh'] ['compact_int4', 'proven_baseline', 'smoke', 'tiny']",
         "{'answer': 42} 2",
     ]
 
@@ -176,7 +176,7 @@ def test_backend_kinds_are_a_registry_with_a_factory(tmp_path):
     from tac.control.hosts import Host
 
     assert isinstance(BACKENDS, Registry)
-    assert {"local", "ssh"} <= set(BACKENDS)
+    assert {"local", "ssh", "slurm", "ray"} <= set(BACKENDS)
     with pytest.raises(TacError) as exc:
         make_backend("nope")
     assert "unknown backend kind 'nope'" in str(exc.value)
@@ -199,4 +199,4 @@ def test_naming_backend_kinds_imports_none_of_them():
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "['local', 'ssh'] ['tac.control.backends.base']"
+    assert proc.stdout.strip() == "['local', 'ray', 'slurm', 'ssh'] ['tac.control.backends.base']"

@@ -21,6 +21,7 @@ from tac.control.backends import backend_for
 from tac.control.backends.base import BackendError
 from tac.control.hosts import SlurmCluster, load_backends
 from tac.control.ledger import fold
+from tac.jobs.engines import engine_name
 from tac.records import JobLimits
 from tests.conftest import run_tac
 from tests.slurm_fixture import slurm  # noqa: F401
@@ -71,7 +72,7 @@ def test_slurm_backend_runs_cancels_loses_and_leases_jobs(slurm, tmp_path):  # n
         assert (await b.submit(ok)).state in ("running", "ok")  # idempotent: one Slurm job
         done = await until(b, "ok", ("ok",))
         assert done.exit_code == 0 and (await b.fetch("ok")).result == {"hello": "slurm"}
-        assert len([j for j in slurm.squeue() if j[1] == "tac-ok"]) == 1
+        assert len([j for j in slurm.squeue() if j[1] == engine_name(workdir / "jobs" / "ok")]) == 1
 
         sleeper = job("sleeper", ["sh", "-c", "echo started; exec sleep 60"])
         await b.submit(sleeper)
@@ -128,10 +129,13 @@ def test_through_a_login_node_sbatch_and_scancel_run_there_over_ssh(
         try:
             status = await b.submit(spec("via-login"))
             assert status.state == "running" and b.name == "testslurm"
-            assert [j[1] for j in slurm.squeue() if j[1] == "tac-via-login"] == ["tac-via-login"]
+            name = engine_name(workdir / "jobs" / "via-login")
+            assert [j[1] for j in slurm.squeue() if j[1] == name] == [name]
             assert (await b.cancel("via-login")).state == "cancelled"
-            states = {j[1]: j[2] for j in slurm.squeue()}
-            assert states["tac-via-login"] not in ("RUNNING", "PENDING")
+            assert {j[1]: j[2] for j in slurm.squeue()}[name] not in ("RUNNING", "PENDING")
+            report = await b.check()  # `tac hosts check`: ssh, tac there, then Slurm from there
+            assert report["reachable"] and report["tac"] and report["error"] is None, report
+            assert report["gpu"] == "none" and report["free_bytes"] > 0
         finally:
             await b.close()
 
@@ -185,7 +189,7 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     assert len([e for e in evs if e.type == "anchor_added"]) == 2
     # every job reached Slurm once: resubmitting after the SIGKILL reattached, never re-ran
     names = Counter(name for _id, name, _state in slurm.squeue())
-    assert all(names[f"tac-{job}"] == 1 for job in finished)
+    assert all(names[engine_name(workdir / "jobs" / job)] == 1 for job in finished)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["spent"] == pytest.approx(sum(e.cost for e in finished.values()))
     assert 0 < summary["spent"] <= 5  # the caps hold: in all, and per job (reservations too)

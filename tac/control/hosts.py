@@ -154,6 +154,9 @@ class _Cluster(BaseModel):
 
 
 _SBATCH_VALUE = re.compile(r"^[A-Za-z0-9._:,=+/@%-]+$")
+# what tac itself gives sbatch: the job directory protocol depends on these
+_SBATCH_TACS = {"--array", "--chdir", "--error", "--job-name", "--output", "--parsable",
+                "--requeue", "--no-requeue", "--time", "--wrap"}  # fmt: skip
 
 
 class SlurmCluster(_Cluster):
@@ -172,7 +175,10 @@ class SlurmCluster(_Cluster):
     gpus_per_job: int = Field(0, ge=0)
     sbatch_args: list[str] = Field(default_factory=list)
 
-    _workdir = field_validator("workdir")(classmethod(lambda cls, v: _absolute_path(v)))
+    @field_validator("workdir")
+    @classmethod
+    def _shared_path(cls, value: str) -> str:
+        return _absolute_path(value)
 
     @field_validator("partition", "account", "mem")
     @classmethod
@@ -188,6 +194,8 @@ class SlurmCluster(_Cluster):
             name, _, arg = word.partition("=")
             if not re.match(r"^--[a-z][a-z-]*$", name) or (arg and not _SBATCH_VALUE.match(arg)):
                 raise ValueError(f"{word!r} is not one sbatch option of the form --name=value")
+            if name in _SBATCH_TACS:
+                raise ValueError(f"{name} is set by tac (the job directory and --job-timeout decide it)")  # fmt: skip
         return value
 
     def sbatch_options(self) -> list[str]:
@@ -218,9 +226,10 @@ class RayCluster(_Cluster):
     memory_gb: float | None = Field(None, gt=0)
     runtime_env: dict[str, Any] = Field(default_factory=dict)
 
-    _paths = field_validator("storage", "python")(
-        classmethod(lambda cls, v: v if v is None else _absolute_path(v))
-    )
+    @field_validator("storage", "python")
+    @classmethod
+    def _paths(cls, value: str | None) -> str | None:
+        return value if value is None else _absolute_path(value)
 
 
 def _resolve_local_path(value: str | None, base: Path) -> str | None:

@@ -74,6 +74,22 @@ def submit_cmd(
     )
 
 
+@app.command("probe")
+def probe_cmd(
+    workdir: Workdir,
+    engine: Annotated[str, typer.Option("--engine", help='The engine, as JSON: {"kind": "slurm", "sbatch_args": […]}.')],
+) -> None:  # fmt: skip
+    """Can this engine take jobs from here, into --workdir (`tac hosts check` on a login node)?"""
+    from tac.jobs import engines
+
+    report = engines.from_settings(_json_option("--engine", engine, dict)).probe()
+    try:
+        (workdir / "jobs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        report["error"] = report["error"] or f"cannot create jobs in {workdir}: {exc.strerror}"
+    _emit(report)
+
+
 @app.command("status")
 def status_cmd(workdir: Workdir, job_id: JobId) -> None:
     """running, ok, failed, cancelled, lost or unknown, with pid, exit code and wall time."""

@@ -8,7 +8,6 @@ on the login node over SSH, as for an SSH host, with the Slurm engine named at s
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import tac
 from tac.control.backends.base import Backend
@@ -40,28 +39,6 @@ class SlurmHere(LocalBackend):
 
     async def check(self) -> dict:
         """Does slurmctld answer, would sbatch accept a job with these options, how much disk."""
-        return await asyncio.to_thread(self._check)
-
-    def _check(self) -> dict:
-        report = {"name": self.name, "destination": "slurm (this machine)", "reachable": False,
-                  "tac": True, "tac_version": tac.__version__, "gpu": None, "free_bytes": None, "error": None}  # fmt: skip
-
-        def run(argv: list[str]) -> subprocess.CompletedProcess:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)  # fmt: skip
-
-        try:
-            info = run(["sinfo", "--noheader", "--format=%P %a %D %G"])
-        except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
-            report["error"] = f"sinfo: {exc}"
-            return report
-        if info.returncode != 0:
-            report["error"] = (info.stderr.strip().splitlines() or ["sinfo failed"])[-1]
-            return report
-        report["reachable"] = True
-        gres = sorted({w for line in info.stdout.splitlines() for w in line.split()[3:] if w != "(null)"})  # fmt: skip
-        report["gpu"] = ", ".join(gres) or "none"
-        probe = run(["sbatch", "--test-only", *self.engine.sbatch_args, "--time=1", "--wrap=true"])
-        if probe.returncode != 0:  # --wrap only here: a probe that never runs, not a job
-            report["error"] = "sbatch --test-only refused: " + (probe.stderr.strip().splitlines() or ["?"])[-1]  # fmt: skip
-        report["free_bytes"] = self.free_bytes()
-        return report
+        probe = await asyncio.to_thread(self.engine.probe)
+        return {"name": self.name, "destination": "slurm (this machine)", "tac": True,
+                "tac_version": tac.__version__, "free_bytes": self.free_bytes(), **probe}  # fmt: skip

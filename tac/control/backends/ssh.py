@@ -271,6 +271,9 @@ class SSHBackend(Backend):
             gpus = [line.strip() for line in stdout.splitlines() if line.strip()]
             report["gpu"] = ", ".join(gpus) if code == 0 and gpus else "none"
             report["free_bytes"] = await self._free_bytes()
+            if self.engine:  # e.g. a Slurm login node: does its engine take jobs from there?
+                probe = await self._verb("probe", None, "--engine", json.dumps(self.engine))
+                report.update(gpu=probe.get("gpu") or report["gpu"], error=probe.get("error"))
         except BackendError as exc:
             report["error"] = str(exc)
         return report

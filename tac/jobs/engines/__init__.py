@@ -13,6 +13,7 @@ any later `tac job status|cancel|extend` finds the same engine without being tol
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -38,6 +39,14 @@ class EngineView:
     detail: str = ""  # the engine's own words for the state (shown when a job is lost)
 
 
+def engine_name(job: Path) -> str:
+    """`tac-<8 hex of the job directory>-<job id>`: what a cluster calls the job (a Slurm job
+    name, a Ray submission id). Stable for the job, so a restarted controller finds it again even
+    if it died before recording the engine's own id; different for two runs reusing job ids."""
+    digest = hashlib.sha256(str(job.resolve()).encode()).hexdigest()[:8]
+    return f"tac-{digest}-{job.name}"
+
+
 class Engine(ABC):
     kind: ClassVar[str]
 
@@ -52,6 +61,10 @@ class Engine(ABC):
     @abstractmethod
     def stop(self, job: Path, grace_s: float) -> None:
         """Stop the job (SIGTERM first, so `tac job run` cleans up), waiting up to ~2×grace_s."""
+
+    def probe(self) -> dict[str, Any]:
+        """Can this engine take jobs from here? {"reachable", "gpu", "error"} (`tac hosts check`)."""
+        return {"reachable": True, "gpu": None, "error": None}
 
     def settings(self) -> dict[str, Any]:
         """What `engine.json` keeps to rebuild this engine in another process."""

@@ -1,9 +1,9 @@
 """Ray: the supervisor as a Ray job, through the Jobs API (needs `tac[ray]`).
 
 A Ray job is detached from whoever submitted it: it runs under the cluster's job supervisor and
-outlives the controller. Its submission id is derived from the job directory (the same id on
-every resume, different for two runs that reuse job names), so a restarted controller reattaches
-to it by id. The entrypoint is `python -m tac.jobs.supervise DIR`: the supervisor runs
+outlives the controller. Its submission id is `engines.engine_name` of the job directory (the
+same id on every resume, different for two runs that reuse job names), so a restarted controller
+reattaches to it by id. The entrypoint is `python -m tac.jobs.supervise DIR`: the supervisor runs
 `tac job run` and enforces the budget lease on the cluster node, from the shared job directory,
 as on an SSH host.
 
@@ -14,7 +14,6 @@ the interpreter path and the job directory, both checked, never from free text.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import shlex
 import time
@@ -22,15 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from tac.errors import TacError
-from tac.jobs.engines import Engine, EngineUnavailable, EngineView
+from tac.jobs.engines import Engine, EngineUnavailable, EngineView, engine_name
 
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9._/+@=:,-]+$")
 
 
-def submission_id(job: Path) -> str:
-    """`tac-<8 hex of the job directory>-<job id>`: stable for the job, unique across runs."""
-    digest = hashlib.sha256(str(job.resolve()).encode()).hexdigest()[:8]
-    return f"tac-{digest}-{job.name}"
+submission_id = engine_name  # the Ray job's submission id
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,23 +95,28 @@ class RayEngine(Engine):
             (job / "spec.json").unlink(missing_ok=True)  # nothing queued: a resubmit starts it
             raise EngineUnavailable(f"Ray refused job {job.name}: {_short(exc)}") from None
 
-    def ray_status(self, job: Path) -> str | None:
-        """PENDING, RUNNING, STOPPED, SUCCEEDED or FAILED; None when Ray does not know the id."""
+    def ray_status(self, job: Path) -> tuple[str, str] | None:
+        """(PENDING|RUNNING|STOPPED|SUCCEEDED|FAILED, Ray's message), or None for an unknown id."""
         client = _client(self.address)
         try:
-            return str(client.get_job_status(submission_id(job)).value)
+            info = client.get_job_info(submission_id(job))
         except Exception as exc:
             if "does not exist" in str(exc):
                 return None
             raise EngineUnavailable(f"Ray at {self.address}: {_short(exc)}") from None
+        return str(info.status.value), (info.message or "").strip()
 
     def view(self, job: Path) -> EngineView:
-        state = self.ray_status(job)
-        if state is None:
+        found = self.ray_status(job)
+        if found is None:
             return EngineView(False, f"Ray does not know job {submission_id(job)}")
+        state, message = found
         if state in ("PENDING", "RUNNING"):
             return EngineView(True, f"Ray job {submission_id(job)} {state}")
-        return EngineView(False, f"Ray job {submission_id(job)} ended {state} without tac's exit record")  # fmt: skip
+        # Ray's message says why when the supervisor never started (a runtime env that failed
+        # to build, an interpreter missing on the node): the job's own log is empty then
+        why = f": {message[:300]}" if message else ""
+        return EngineView(False, f"Ray job {submission_id(job)} ended {state} without tac's exit record{why}")  # fmt: skip
 
     def stop(self, job: Path, grace_s: float) -> None:
         # Ray sends SIGTERM to the entrypoint's process group, then SIGKILL a few seconds later
@@ -125,5 +126,8 @@ class RayEngine(Engine):
             if "does not exist" not in str(exc):
                 raise EngineUnavailable(f"Ray could not stop {submission_id(job)}: {_short(exc)}") from None  # fmt: skip
         deadline = time.time() + 2 * grace_s
-        while time.time() < deadline and self.ray_status(job) in ("PENDING", "RUNNING"):
+        while time.time() < deadline and (self.ray_status(job) or ("",))[0] in (
+            "PENDING",
+            "RUNNING",
+        ):
             time.sleep(0.2)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from tac import atomic
-from tac.jobs.engines import Engine, EngineUnavailable, EngineView
+from tac.jobs.engines import Engine, EngineUnavailable, EngineView, engine_name
 
 SLURM_JOB_FILE = "slurm_job_id"
 SCRIPT = (
@@ -61,13 +61,23 @@ class SlurmEngine(Engine):
         return {"sbatch_args": self.sbatch_args}
 
     def slurm_id(self, job: Path) -> str | None:
+        """The recorded Slurm job id; else the one Slurm lists under the job's name (a submitter
+        killed between sbatch and recording the id must not leave a job nobody can stop)."""
         try:
             return (job / SLURM_JOB_FILE).read_text().strip() or None
         except FileNotFoundError:
-            return None
+            pass
+        done = _run(["squeue", "--noheader", "--states=all", f"--name={engine_name(job)}", "--format=%i"])  # fmt: skip
+        if done.returncode != 0:
+            raise EngineUnavailable(f"squeue failed: {_last_line(done.stderr) or done.returncode}")
+        found = _last_line(done.stdout)
+        if found.isdigit():
+            atomic.write_text(job / SLURM_JOB_FILE, found + "\n")
+            return found
+        return None
 
     def sbatch_argv(self, job: Path, argv: list[str]) -> list[str]:
-        words = ["sbatch", "--parsable", "--no-requeue", f"--job-name=tac-{job.name}",
+        words = ["sbatch", "--parsable", "--no-requeue", f"--job-name={engine_name(job)}",
                  f"--chdir={job}", f"--output={job / 'slurm.out'}"]  # fmt: skip
         timeout_s = json.loads((job / "spec.json").read_text())["limits"]["timeout_s"]
         words.append(f"--time={math.ceil((timeout_s + CEILING_MARGIN_S) / 60)}")
@@ -107,6 +117,21 @@ class SlurmEngine(Engine):
         if state in ENDED:
             return EngineView(False, f"Slurm job {slurm_id} ended {state} without tac's exit record")  # fmt: skip
         return EngineView(True, f"Slurm job {slurm_id} {state}")
+
+    def probe(self) -> dict:
+        """Does slurmctld answer (sinfo), which GRES it has, and would sbatch take a job with
+        these options (`sbatch --test-only`, which queues nothing)?"""
+        try:
+            info = _run(["sinfo", "--noheader", "--format=%P %a %D %G"])
+        except EngineUnavailable as exc:
+            return {"reachable": False, "gpu": None, "error": str(exc)}
+        if info.returncode != 0:
+            return {"reachable": False, "gpu": None, "error": f"sinfo: {_last_line(info.stderr) or info.returncode}"}  # fmt: skip
+        gres = sorted({w for line in info.stdout.splitlines() for w in line.split()[3:] if w != "(null)"})  # fmt: skip
+        # --wrap only here: a fixed word for a probe that never runs, not a job
+        test = _run(["sbatch", "--test-only", *self.sbatch_args, "--time=1", "--wrap=true"])
+        error = None if test.returncode == 0 else f"sbatch --test-only refused: {_last_line(test.stderr)}"  # fmt: skip
+        return {"reachable": True, "gpu": ", ".join(gres) or "none", "error": error}
 
     def stop(self, job: Path, grace_s: float) -> None:
         slurm_id = self.slurm_id(job)
