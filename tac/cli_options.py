@@ -131,3 +131,14 @@ def scorer_on(device: str, challenge_dir=None, posenet=None, segnet=None):
     if not weights.official:
         err.print(f"[yellow]note:[/] scoring with {escape(weights.describe())}")
     return Scorer(weights, device)
+
+
+def in_panel(option, panel: str):
+    """A shared `Annotated[type, typer.Option(…)]` shown under `panel` of a command's --help."""
+    import copy
+    from typing import get_args
+
+    kind, info, *rest = get_args(option)
+    info = copy.copy(info)
+    info.rich_help_panel = panel
+    return Annotated[kind, info, *rest]

@@ -3,6 +3,7 @@ where options are parsed: one line per mistake, exit 2, no run directory left be
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -132,3 +133,62 @@ def test_the_library_never_reads_the_environment(tmp_path, checkout, monkeypatch
     assert resolve_weights().kind == "stand-in"
     assert resolve_originals().demo
     assert resolve_weights(challenge_dir=checkout).kind == "custom"
+
+
+LOOP_TOML = """\
+data = "demo"
+demo_frames = 8
+lanes = ["codec"]
+explore = 3
+max_cycles = 1
+generator = "random"
+n = 50
+seed = 3
+max_cost_per_job = 1.0
+local_price_per_hour = 36.0
+hosts_file = "hosts.toml"
+local = true
+[space.codec]
+codecs = ["hevc", "h264"]
+presets = ["ultrafast"]
+crfs = [30, 34]
+"""
+
+
+def test_a_config_file_sets_every_option_the_command_line_overrides_and_a_run_replays(tmp_path):
+    """--config: a loop.toml's fields are the options' defaults; given options win; a run's
+    config.json replays to the same config. (A zero budget ends each loop before any job.)"""
+    (tmp_path / "loop.toml").write_text(LOOP_TOML)
+    # a host on the other axis: configured, never given a job
+    (tmp_path / "hosts.toml").write_text('[[host]]\nname = "gpu"\ndestination = "me@gpu"\nworkdir = "/w"\nrunner_axis = "cuda"\n')  # fmt: skip
+    first = run_tac("loop", "--config", str(tmp_path / "loop.toml"), "--run-dir", str(tmp_path / "r1"),
+                    "--explore", "2", "--max-total-cost", "0", cwd=REPO)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    config = json.loads((tmp_path / "r1" / "config.json").read_text())
+    assert config["explore"] == 2 and config["max_total_cost"] == 0  # the command line's
+    assert (config["demo_frames"], config["generator"], config["n"], config["seed"]) == (
+        8,
+        "random",
+        50,
+        3,
+    )
+    assert config["max_cost_per_job"] == 1.0 and config["local_price_per_hour"] == 36.0
+    assert config["space"]["codec"]["codecs"] == ["hevc", "h264"] and config["space"]["codec"][
+        "crfs"
+    ] == [30, 34]
+    assert config["hosts_file"] == str(tmp_path / "hosts.toml")  # relative to the file, not the cwd
+    replay = run_tac(
+        "loop", "--config", str(tmp_path / "r1" / "config.json"), "--run-dir", str(tmp_path / "r2")
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads((tmp_path / "r2" / "config.json").read_text()) == config
+
+    (tmp_path / "bad.toml").write_text("local_price = 1\n")
+    line = one_error_line(run_tac("loop", "--config", str(tmp_path / "bad.toml")))
+    assert "bad.toml: 'local_price' is not a loop field; write local_price_per_hour" in line
+    other = config | {"weights": "official:" + "1" * 64}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    line = one_error_line(run_tac("loop", "--config", str(tmp_path / "other.json"), "--run-dir", str(tmp_path / "r3")))  # fmt: skip
+    assert "the run scored with official:111" in line and not (tmp_path / "r3").exists()
+    line = one_error_line(run_tac("loop", "--resume", str(tmp_path / "r1"), "--config", str(tmp_path / "loop.toml")))  # fmt: skip
+    assert "--config cannot change in a resumed run" in line

@@ -19,55 +19,69 @@ from tac.cli_options import (
     data_choice,
     err,
     given_by,
+    in_panel,
 )
 from tac.control.ledger import INTERRUPTED
 from tac.errors import TacError
 from tac.search.cli import Coverage
 
 
+def _load_config_file(ctx: typer.Context, _param, path: Path | None) -> Path | None:
+    """--config: the file's fields become the other options' defaults (eager: before they are read)."""
+    if path is not None:
+        from tac.control import config_file
+
+        data = config_file.read(path)
+        ctx.default_map = {**(ctx.default_map or {}), **config_file.defaults(data, path.resolve().parent)}  # fmt: skip
+        ctx.meta["loop_config_file"] = (path, data)
+    return path
+
+
 def loop_cmd(
     ctx: typer.Context,
-    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where the run lives (default runs/<time>).")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this directory (interrupted, killed or finished); only --max-cycles and --json may be given with it.")] = None,
-    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles (default 3); with --resume, the run's new total.", min=1)] = None,
-    anchors: Annotated[Path | None, typer.Option("--anchors", help="Seed a new run with these anchors (a run's anchors.json, or `tac search anchor` output).")] = None,
-    top_k: Annotated[int, typer.Option(help="Jobs per cycle once the predictor has a band.", min=1)] = 2,
-    explore: Annotated[int, typer.Option(help="Jobs per cycle while the predictor refuses for lack of anchors.", min=0)] = 6,
-    max_total_cost: Annotated[float | None, typer.Option(help="Never spend more than this in total.")] = None,
-    max_cost_per_cycle: Annotated[float | None, typer.Option(help="Cap per cycle.")] = None,
-    max_cost_per_job: Annotated[float | None, typer.Option(help="Cancel a job before it costs more.")] = None,
-    convergence_eps: Annotated[float, typer.Option(help="Stop when the best score improves less than this over --patience cycles (0 = never).")] = 0.0,
-    patience: Annotated[int, typer.Option(help="Cycles for --convergence-eps.", min=1)] = 2,
-    lanes: Annotated[str, typer.Option(help="Comma-separated lanes to search together, in one ranking (registered: codec and any plug-in, see $TAC_PLUGINS).")] = "codec",
-    codecs: Annotated[str, typer.Option(help="Codec lane: comma-separated codecs to search (hevc, av1, h264).")] = "hevc",
-    presets: Annotated[str, typer.Option(help="Codec lane: comma-separated presets (each must exist for one of the codecs).")] = "medium",
-    filters: Annotated[bool, typer.Option("--filters", help="Codec lane: also search post-filters (trains each; slow on a CPU).")] = False,
-    train_profile: Annotated[list[str] | None, typer.Option("--train-profile", metavar="[LANE=]NAME", help="Training profile of the jobs: NAME for every lane, or LANE=NAME for one (e.g. nerv=contest on a GPU host); repeatable. Default: smoke.")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="A lane's space option, LANE.KEY=VALUE (VALUE: JSON, or comma-separated), e.g. codec.scales=0.4,0.5; repeatable.")] = None,
-    coverage: Coverage = 0.9,
-    min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2)] = 8,
-    max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.")] = None,
-    hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: where else jobs run — SSH hosts, Slurm and Ray clusters ([[backend]] tables).")] = None,
-    no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.")] = False,
-    local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1)] = 1,
-    local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).")] = 0.0,
-    runner_axis: Annotated[str, typer.Option(help="The axis results are scored on (cpu or cuda, as the contest's two runners); only hosts with this runner_axis get jobs.")] = "cpu",
-    local_device: Annotated[str | None, typer.Option(help="What jobs on this machine train on: cpu or cuda (default: cuda where torch sees a GPU).")] = None,
-    data: Data = None,
-    challenge_dir: ChallengeDir = None,
-    allow_mixed: AllowMixed = False,
-    demo_frames: Annotated[int | None, typer.Option(help="Use a shorter demo clip.", min=2)] = None,
-    poll_s: Annotated[float, typer.Option(help="Seconds between job polls.")] = 1.0,
-    job_timeout: Annotated[float, typer.Option(help="Cancel a job that runs longer (seconds).", min=1)] = 3600.0,
-    lost_after: Annotated[float, typer.Option(help="A job whose host stays unreachable this long (seconds) is lost.", min=1)] = 60.0,
-    max_retries: Annotated[int, typer.Option(help="Times a lost job is dispatched again.", min=0)] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the final summary, as one JSON document, on stdout (progress goes to stderr).")] = False,
+    config_file: Annotated[Path | None, typer.Option("--config", help="Every option from a file: a loop.toml, or a run's config.json to replay it; options given here override it.", is_eager=True, callback=_load_config_file, rich_help_panel="Run")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where the run lives (default runs/<time>).", rich_help_panel="Run")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this directory (interrupted, killed or finished); only --max-cycles and --json may be given with it.", rich_help_panel="Run")] = None,
+    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles (default 3); with --resume, the run's new total.", min=1, rich_help_panel="Run")] = None,
+    anchors: Annotated[Path | None, typer.Option("--anchors", help="Seed a new run with these anchors (a run's anchors.json, or `tac search anchor` output).", rich_help_panel="Run")] = None,
+    top_k: Annotated[int, typer.Option(help="Jobs per cycle once the predictor has a band.", min=1, rich_help_panel="Search")] = 2,
+    explore: Annotated[int, typer.Option(help="Jobs per cycle while the predictor refuses for lack of anchors.", min=0, rich_help_panel="Search")] = 6,
+    max_total_cost: Annotated[float | None, typer.Option(help="Never spend more than this in total.", rich_help_panel="Budget")] = None,
+    max_cost_per_cycle: Annotated[float | None, typer.Option(help="Cap per cycle.", rich_help_panel="Budget")] = None,
+    max_cost_per_job: Annotated[float | None, typer.Option(help="Cancel a job before it costs more.", rich_help_panel="Budget")] = None,
+    convergence_eps: Annotated[float, typer.Option(help="Stop when the best score improves less than this over --patience cycles (0 = never).", rich_help_panel="Run")] = 0.0,
+    patience: Annotated[int, typer.Option(help="Cycles for --convergence-eps.", min=1, rich_help_panel="Run")] = 2,
+    lanes: Annotated[str, typer.Option(help="Comma-separated lanes to search together, in one ranking (registered: codec and any plug-in, see $TAC_PLUGINS).", rich_help_panel="Search")] = "codec",
+    codecs: Annotated[str, typer.Option(help="Codec lane: comma-separated codecs to search (hevc, av1, h264).", rich_help_panel="Search")] = "hevc",
+    presets: Annotated[str, typer.Option(help="Codec lane: comma-separated presets (each must exist for one of the codecs).", rich_help_panel="Search")] = "medium",
+    filters: Annotated[bool, typer.Option("--filters", help="Codec lane: also search post-filters (trains each; slow on a CPU).", rich_help_panel="Search")] = False,
+    train_profile: Annotated[list[str] | None, typer.Option("--train-profile", metavar="[LANE=]NAME", help="Training profile of the jobs: NAME for every lane, or LANE=NAME for one (e.g. nerv=contest on a GPU host); repeatable. Default: smoke.", rich_help_panel="Search")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help="A lane's space option, LANE.KEY=VALUE (VALUE: JSON, or comma-separated), e.g. codec.scales=0.4,0.5; repeatable.", rich_help_panel="Search")] = None,
+    coverage: in_panel(Coverage, "Search") = 0.9,
+    min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2, rich_help_panel="Search")] = 8,
+    max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.", rich_help_panel="Search")] = None,
+    hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: where else jobs run — SSH hosts, Slurm and Ray clusters ([[backend]] tables).", rich_help_panel="Where jobs run")] = None,
+    no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.", rich_help_panel="Where jobs run")] = False,
+    local_concurrency: Annotated[int, typer.Option(help="Jobs at once on this machine.", min=1, rich_help_panel="Where jobs run")] = 1,
+    local_price: Annotated[float, typer.Option(help="What an hour of this machine costs (for budgets).", rich_help_panel="Budget")] = 0.0,
+    runner_axis: Annotated[str, typer.Option(help="The axis results are scored on (cpu or cuda, as the contest's two runners); only hosts with this runner_axis get jobs.", rich_help_panel="Where jobs run")] = "cpu",
+    local_device: Annotated[str | None, typer.Option(help="What jobs on this machine train on: cpu or cuda (default: cuda where torch sees a GPU).", rich_help_panel="Where jobs run")] = None,
+    data: in_panel(Data, "Data and weights") = None,
+    challenge_dir: in_panel(ChallengeDir, "Data and weights") = None,
+    allow_mixed: in_panel(AllowMixed, "Data and weights") = False,
+    demo_frames: Annotated[int | None, typer.Option(help="Use a shorter demo clip.", min=2, rich_help_panel="Data and weights")] = None,
+    poll_s: Annotated[float, typer.Option(help="Seconds between job polls.", rich_help_panel="Jobs")] = 1.0,
+    job_timeout: Annotated[float, typer.Option(help="Cancel a job that runs longer (seconds).", min=1, rich_help_panel="Jobs")] = 3600.0,
+    lost_after: Annotated[float, typer.Option(help="A job whose host stays unreachable this long (seconds) is lost.", min=1, rich_help_panel="Jobs")] = 60.0,
+    max_retries: Annotated[int, typer.Option(help="Times a lost job is dispatched again.", min=0, rich_help_panel="Jobs")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the final summary, as one JSON document, on stdout (progress goes to stderr).", rich_help_panel="Run")] = False,
 ) -> None:  # fmt: skip
     """Rank, dispatch the best as real jobs, harvest exact results, recalibrate, repeat.
 
     Every step is appended to RUN_DIR/ledger.jsonl; a killed, interrupted or finished loop
     continues with --resume RUN_DIR (--max-cycles N extends it). Ctrl-C stops gracefully
     (running jobs are cancelled and recorded); twice stops at once.
+    --config FILE takes every option from a loop.toml or a run's config.json.
     """
     if resume is not None:
         config, run_dir = _resumed_config(ctx, resume, max_cycles), resume
@@ -90,10 +104,19 @@ def loop_cmd(
             job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries,
             anchors_file=str(anchors.resolve()) if anchors else None,
         )  # fmt: skip
+        from_file = ctx.meta.get("loop_config_file")
+        if from_file:  # what the file sets that no option does (a replayed run's generator, …)
+            from tac.control.config_file import PASSED_THROUGH
+
+            fields |= {k: from_file[1][k] for k in PASSED_THROUGH if k in from_file[1]}
         _config(fields | {"weights": "-"})  # every option checked before the scorers load
         from tac.contest.weights import resolve_weights
 
         config = _config(fields | {"weights": resolve_weights(challenge_dir=fields["challenge_dir"]).weights_id})  # fmt: skip
+        if from_file:
+            from tac.control.config_file import check_weights
+
+            check_weights(*from_file, config.weights)
         elsewhere = sum(a.weights != config.weights or a.runner_axis != config.runner_axis for a in seed)  # fmt: skip
         if elsewhere:  # kept in the ledger for the record; never mixed into this run's bands
             err.print(f"note: {elsewhere} of {len(seed)} anchors in {escape(str(anchors))} are on another axis or weights; the run keeps but never uses them")  # fmt: skip
