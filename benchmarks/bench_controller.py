@@ -8,7 +8,9 @@ so what is measured is tac's own overhead and each engine's: from the controller
 dispatch to the job's first observed state, and jobs per second end to end. First every backend
 side by side, each against a real engine started here (an sshd on 127.0.0.1, a Ray head, a
 single-node Slurm — the tests' own fixtures; one that cannot start here is reported as skipped,
-with why), then a long local run for ledger throughput. The jobs "fail" (they write no result),
+with why); then the event loop's lag on a slow disk (every fsync delayed), with the ledger
+written on the loop as before and by its writer thread as now; then a long local run for
+ledger throughput. The jobs "fail" (they write no result),
 which is harvested as such.
 """
 
@@ -53,6 +55,50 @@ def measure(run: Path, backend, jobs: int, poll_s: float) -> dict:
             first_seen[e.job_id] = e.ts
     latency = sorted(first_seen[j] - t for j, t in dispatched.items() if j in first_seen)
     return {"jobs": len(state.jobs), "wall": wall, "events": len(events), "latency": latency}
+
+
+async def _lagged_run(tmp: Path, jobs: int, poll_s: float, write_behind: bool) -> tuple[float, list[float]]:  # fmt: skip
+    """(wall s, lags) of a controller run, lags = how late each 5 ms timer fired meanwhile."""
+    backend = LocalBackend(tmp / "work", concurrency=8, command=["true"])
+    config = LoopConfig(weights="stand-in:0:" + "0" * 16, generator="random", n=jobs * 2, codecs=["hevc"],
+                        max_cycles=1, explore=jobs, poll_s=poll_s, max_inflate_s=None)  # fmt: skip
+    controller = Controller(tmp / "run", config, [backend], ledger_write_behind=write_behind)
+    done, lags = asyncio.Event(), []
+
+    async def ticker() -> None:
+        while not done.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - t - 0.005)
+
+    tick = asyncio.create_task(ticker())
+    start = time.perf_counter()
+    await controller.run()
+    done.set()
+    await tick
+    return time.perf_counter() - start, sorted(lags)
+
+
+def loop_lag_on_a_slow_disk(jobs: int, fsync_s: float, poll_s: float) -> None:
+    """The event loop's lag while the controller runs `jobs` trivial local jobs and every fsync
+    in this process takes `fsync_s` more: the ledger written on the loop (before) against its
+    writer thread (now), side by side."""
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(fsync_s)
+        real_fsync(fd)
+
+    print(f"slow disk: every fsync +{fsync_s * 1e3:.0f} ms; {jobs} trivial local jobs, concurrency 8; event loop lag = lateness of a 5 ms timer")  # fmt: skip
+    os.fsync = slow_fsync
+    try:
+        for write_behind in (False, True):
+            with tempfile.TemporaryDirectory(prefix="tac-bench-") as tmp:
+                wall, lags = asyncio.run(_lagged_run(Path(tmp), jobs, poll_s, write_behind))
+            label = "ledger writer thread (now)" if write_behind else "ledger on the loop (before)"
+            print(f"  {label:28} lag median {statistics.median(lags) * 1e3:6.1f} ms, p99 {lags[int(0.99 * len(lags))] * 1e3:6.1f} ms, max {lags[-1] * 1e3:6.1f} ms; {jobs / wall:.1f} jobs/s")  # fmt: skip
+    finally:
+        os.fsync = real_fsync
 
 
 def p95(values: list[float]) -> float:
@@ -137,9 +183,11 @@ def main() -> None:
     parser.add_argument("--poll-s", type=float, default=0.05)
     parser.add_argument("--backends", default="local,ssh,ray,slurm")
     parser.add_argument("--side-jobs", type=int, default=20)
+    parser.add_argument("--slow-fsync-ms", type=float, default=50.0)
     args = parser.parse_args()
     kinds = [k.strip() for k in args.backends.split(",") if k.strip()]
     side_by_side(kinds, args.side_jobs, concurrency=2, poll_s=args.poll_s)
+    loop_lag_on_a_slow_disk(60, args.slow_fsync_ms / 1e3, args.poll_s)
     with tempfile.TemporaryDirectory(prefix="tac-bench-") as tmp:
         backend = LocalBackend(Path(tmp) / "work", concurrency=args.concurrency, command=["true"])
         m = measure(Path(tmp) / "run", backend, args.jobs, args.poll_s)

@@ -222,3 +222,65 @@ def test_scores_of_another_axis_or_weights_never_count_as_the_runs_best(tmp_path
     led.close()
     state = load_state(tmp_path)
     assert len(state.anchors) == 2 and [a.id for a in state.measured()] == ["own"]
+
+
+def test_a_write_behind_ledger_keeps_order_and_raises_a_failed_write(tmp_path, monkeypatch):
+    import asyncio
+    import os
+
+    import pytest
+
+    ledger = Ledger(tmp_path, "r", write_behind=True)
+    for i in range(50):
+        ledger.append("heartbeat", job_id=f"j{i}", state="running", wall_s=1.0, log_bytes=0)
+    asyncio.run(ledger.synced())
+    assert [e.seq for e in read_events(tmp_path / "ledger.jsonl")] == list(range(1, 51))
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    ledger.append("heartbeat", job_id="j", state="running", wall_s=1.0, log_bytes=0)
+    with pytest.raises(OSError, match="could not append to the ledger .*No space left"):
+        ledger.sync()
+    with pytest.raises(OSError, match="could not append"):  # and every append after it
+        ledger.append("heartbeat", job_id="j", state="running", wall_s=1.0, log_bytes=0)
+
+
+def test_on_a_slow_disk_a_job_is_on_disk_as_dispatched_before_it_is_submitted(
+    tmp_path, monkeypatch
+):
+    """The ledger's fsyncs run behind the event loop; what a backend is asked to do must still be
+    on disk first (the controller awaits the writer before submitting)."""
+    import asyncio
+    import os
+    import time
+
+    from tac.control.backends.local import LocalBackend
+    from tac.control.config import LoopConfig
+    from tac.control.controller import Controller
+
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        time.sleep(0.03)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    run, seen = tmp_path / "run", []
+
+    class Checking(LocalBackend):
+        async def submit(self, spec):
+            durable = {
+                e.job_id for e in read_events(run / "ledger.jsonl") if e.type == "dispatched"
+            }
+            seen.append(spec.job_id in durable)
+            return await super().submit(spec)
+
+    config = LoopConfig(weights="stand-in:0:" + "0" * 16, generator="random", n=20, max_cycles=1, explore=4,
+                        poll_s=0.05, max_inflate_s=None)  # fmt: skip
+    asyncio.run(
+        Controller(run, config, [Checking(run / "w", concurrency=4, command=["true"])]).run()
+    )
+    assert seen == [True] * 4
+    assert fold(read_events(run / "ledger.jsonl")).finished  # and closing drained the writer

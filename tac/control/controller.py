@@ -1,9 +1,12 @@
 """The asyncio loop: rank → gate → reserve → dispatch top-K → harvest → recalibrate, repeated.
 
-Crash-safety comes from the ledger: every decision is appended (and fsynced) before it is acted
-on — a job is recorded as dispatched before it is submitted, and submission is idempotent by job
-id — so a controller started with `resume` replays the ledger, reattaches the jobs still
+Crash-safety comes from the ledger: every decision is appended, and is on disk before anything
+outside this process acts on it — a job is recorded as dispatched before it is submitted, a grown
+reservation before the host's lease follows it, and submission is idempotent by job id — so a controller started with `resume` replays the ledger, reattaches the jobs still
 running, harvests those that finished while it was down, and never dispatches or pays twice.
+The fsyncs happen in the ledger's writer thread, and the controller's other file work (specs,
+results, mirrored logs, the steering inbox) in worker threads, so a slow disk delays no poll
+and no lease top-up (bench_controller measures the event loop's lag under one).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class Controller:
         log: Callable[[str], None] = lambda m: None,
         on_event: Callable[[Event], None] = lambda e: None,
         seed_anchors: list[Anchor] = (),
+        ledger_write_behind: bool = True,
     ):
         self.run_dir = Path(run_dir)
         self.config = config
@@ -61,6 +65,9 @@ class Controller:
         self.log = log
         self.on_event = on_event
         self.seed_anchors = list(seed_anchors)  # a new run starts calibrated with these
+        # the ledger's fsyncs run in a thread, so a slow disk never delays a poll or a lease
+        # top-up; what was appended is made durable before anything acts on it outside
+        self.ledger_write_behind = ledger_write_behind
         self.stop_reason = ""
         self._interrupts = 0
         self.paused = False  # steering: no new dispatches while set
@@ -96,12 +103,12 @@ class Controller:
             self.log(f"run {run_id} already finished ({self.state.stop_reason}); "
                      f"continue it with --max-cycles above {self.state.cycles_finished}")  # fmt: skip
             return self.state
-        self.ledger = Ledger(self.run_dir, run_id)
+        self.ledger = Ledger(self.run_dir, run_id, write_behind=self.ledger_write_behind)
         self._install_signals()
         try:
             config = json.loads(self.config.model_dump_json())
             if not self.state.run_id:
-                atomic.write_json(self.run_dir / "config.json", config)
+                await asyncio.to_thread(atomic.write_json, self.run_dir / "config.json", config)
                 self._event("run_started", config=config)
                 for anchor in self.seed_anchors:
                     self._event("anchor_added", job_id=None, anchor=anchor, source=self.config.anchors_file)  # fmt: skip
@@ -110,7 +117,7 @@ class Controller:
                 self._event("resumed", running=[j.job_id for j in self.state.running],
                             max_cycles=self.config.max_cycles if extended else None)  # fmt: skip
                 if extended:
-                    atomic.write_json(self.run_dir / "config.json", config)
+                    await asyncio.to_thread(atomic.write_json, self.run_dir / "config.json", config)
                 await self._harvest_pending(self.state.jobs.values())
             if self.state.multipliers:
                 self.search.multipliers.update(self.state.multipliers)
@@ -228,8 +235,9 @@ class Controller:
                 self._event("reserved", job_id=job_id, amount=amount, cycle=cycle)
                 self._event("dispatched", job_id=job_id, host=backend.name, cycle=cycle, attempt=attempt,
                             reserved=amount, spec=spec)  # fmt: skip
-            atomic.write_json(
-                self._job_dir(job_id) / "spec.json", json.loads(spec.model_dump_json())
+            spec_file = self._job_dir(job_id) / "spec.json"
+            await asyncio.to_thread(
+                atomic.write_json, spec_file, json.loads(spec.model_dump_json())
             )
             await self._watch(job_id)
         await self._retry(job_id)
@@ -271,6 +279,7 @@ class Controller:
                     if (
                         status.state == "unknown"
                     ):  # recorded but never submitted (or crashed in between)
+                        await self.ledger.synced()  # dispatched, on disk before it runs
                         status = await backend.submit(spec)
                     submitted = True
                     if job.attempt:
@@ -304,6 +313,7 @@ class Controller:
             if over_cap or timed_out or asked or self._cancel_running:
                 why = over_cap or ("timeout" if timed_out else "cancelled by request" if asked else self.stop_reason)  # fmt: skip
                 self.log(f"{job_id}: cancelling ({why})")
+                await self.ledger.synced()
                 status = await backend.cancel(job_id)
                 return self._finish(
                     job_id,
@@ -325,6 +335,7 @@ class Controller:
         for j in list(self.state.jobs.values()):
             if j.candidate_id == retry.candidate_id and j.cycle == retry.cycle and j.state == "lost" and j.host == backend.name:  # fmt: skip
                 try:
+                    await self.ledger.synced()
                     status = await backend.cancel(j.job_id)
                 except BackendError:
                     continue
@@ -352,6 +363,7 @@ class Controller:
                 grown = True
         if grown and (lease := B.lease_s(job.reserved, price)) is not None:
             try:  # the host's lease follows the reservation; unreachable, it stops the job early
+                await self.ledger.synced()  # the grown reservation, on disk before the lease
                 await backend.extend(job_id, lease)
             except BackendError as exc:
                 self.log(f"{job_id}: could not extend its lease ({exc}); the host stops it at the old one")  # fmt: skip
@@ -390,7 +402,9 @@ class Controller:
         spec = self.state.jobs[job_id].spec
         try:
             fetched = await backend.fetch(job_id)
-            atomic.write_json(self._job_dir(job_id) / "result.json", fetched.result)
+            await asyncio.to_thread(
+                atomic.write_json, self._job_dir(job_id) / "result.json", fetched.result
+            )
             anchor, reason = verify(spec, fetched)
         except BackendError as exc:
             anchor, reason = None, f"could not fetch the result: {exc}"
@@ -424,7 +438,7 @@ class Controller:
     async def _steer(self) -> None:
         reader = ControlReader(self.run_dir)
         while True:
-            for entry in reader.read():
+            for entry in await asyncio.to_thread(reader.read):
                 self._apply_control(entry)
             await asyncio.sleep(min(self.config.poll_s, 0.5))
 
@@ -491,7 +505,8 @@ class Controller:
         if not self.state.running:
             self._event("run_finished", reason=self.stop_reason, spent=self.state.spent,
                         best=next((a.score for a in self.state.measured()), None))  # fmt: skip
-            self._write_summary()
+            await asyncio.to_thread(self._write_summary)
+        await self.ledger.synced()
         self.ledger.close()
         for b in self.backends.values():
             await b.close()

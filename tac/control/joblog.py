@@ -7,6 +7,7 @@ size; the host serves its log in 64 KiB chunks from an offset.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tac.control.backends.base import Backend, BackendError
@@ -14,10 +15,15 @@ from tac.control.backends.base import Backend, BackendError
 MAX_CHUNKS = 8  # catch-up per call; whatever is left comes next time
 
 
+def _append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
 async def mirror(backend: Backend, job_id: str, path: Path, log_bytes: int) -> tuple[int, str] | None:  # fmt: skip
     """Append what the job's log gained beyond `path`'s size (the host says it has `log_bytes`).
     Returns (bytes copied so far, last non-empty line) when anything was copied, else None."""
-    have = path.stat().st_size if path.exists() else 0
+    have = path.stat().st_size if path.exists() else 0  # a stat: metadata, cached
     if log_bytes <= have:
         return None
     data = b""
@@ -33,7 +39,6 @@ async def mirror(backend: Backend, job_id: str, path: Path, log_bytes: int) -> t
         pass  # the host is unreachable: the next call catches up
     if not data:
         return None
-    with open(path, "ab") as f:
-        f.write(data)
+    await asyncio.to_thread(_append, path, data)  # off the event loop: a slow disk stalls no poll
     lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
     return have + len(data), lines[-1][-200:] if lines else ""

@@ -9,7 +9,10 @@ unreadable last line before appending, so its next event starts on a clean line.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,14 +63,30 @@ def read_events(path: str | os.PathLike) -> list[E.Event]:
 
 
 class Ledger:
-    """Append events to RUN_DIR/ledger.jsonl; one writer (the controller), any number of readers."""
+    """Append events to RUN_DIR/ledger.jsonl; one writer (the controller), any number of readers.
 
-    def __init__(self, run_dir: str | os.PathLike, run_id: str):
+    By default `append` returns once its line is fsynced. With `write_behind`, a thread writes
+    and fsyncs the lines in order while `append` returns at once, so a slow disk never stalls
+    the caller's event loop; the caller then makes what it appended durable before acting on it
+    outside the process (`await synced()` before submitting, extending or cancelling a job). A
+    crash loses at most events that nothing outside has acted on yet: replaying decides them
+    again. A write that fails is raised by the next append or sync.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, run_id: str, write_behind: bool = False):
         self.path = Path(run_dir) / LEDGER
         self.run_id = run_id
         self._repair()
         self.seq = max((e.seq for e in read_events(self.path)), default=0)
         self._f = open(self.path, "a", encoding="utf-8")
+        self._queue: queue.SimpleQueue[str | None] | None = None
+        if write_behind:
+            self._queue = queue.SimpleQueue()
+            self._done = threading.Condition()
+            self._queued = self._written = 0
+            self._error: BaseException | None = None
+            self._thread = threading.Thread(target=self._writer, name="tac-ledger", daemon=True)
+            self._thread.start()
 
     def _repair(self) -> None:
         """Cut an unreadable last line (a torn write, or garbage after the last event), so the
@@ -91,13 +110,55 @@ class Ledger:
 
     def append(self, type: str, **payload) -> E.Event:
         event = E.make(self.seq + 1, self.run_id, type, **payload)
-        self._f.write(event.model_dump_json() + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        line = event.model_dump_json() + "\n"
+        if self._queue is None:
+            self._write(line)
+        else:
+            self._raise_failure()
+            self._queued += 1
+            self._queue.put(line)
         self.seq = event.seq
         return event
 
+    def _write(self, line: str) -> None:
+        self._f.write(line)
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def _writer(self) -> None:
+        while (line := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    self._write(line)
+            except BaseException as exc:  # a full or failing disk: the next append raises it
+                self._error = exc
+            with self._done:
+                self._written += 1
+                self._done.notify_all()
+
+    def _raise_failure(self) -> None:
+        if self._queue is not None and self._error is not None:
+            raise OSError(f"{self.path}: could not append to the ledger ({self._error})")
+
+    def sync(self) -> None:
+        """Block until every appended event is on disk."""
+        if self._queue is not None:
+            with self._done:
+                target = self._queued
+                self._done.wait_for(lambda: self._written >= target)
+            self._raise_failure()
+
+    async def synced(self) -> None:
+        """`sync` without blocking the event loop (at once when nothing is pending)."""
+        if self._queue is not None and self._written < self._queued:
+            await asyncio.to_thread(self.sync)
+        self._raise_failure()
+
     def close(self) -> None:
+        if self._queue is not None:
+            self.sync()
+            self._queue.put(None)
+            self._thread.join()
         self._f.close()
 
 
