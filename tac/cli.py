@@ -35,6 +35,8 @@ from tac.cli_options import (
 )
 from tac.control.cli import loop_cmd, steer_cmd
 from tac.control.hosts_cli import app as hosts_app
+from tac.control.runs_cli import app as runs_app
+from tac.control.runs_cli import export_cmd, plot_cmd
 from tac.errors import TacError
 from tac.jobs.cli import app as job_app
 from tac.lanes.codec.cli import build as codec_build
@@ -63,6 +65,9 @@ app.add_typer(job_app, name="job")
 app.command("loop")(loop_cmd)
 app.command("steer")(steer_cmd)
 app.add_typer(hosts_app, name="hosts")
+app.add_typer(runs_app, name="runs")
+app.command("export")(export_cmd)
+app.command("plot")(plot_cmd)
 
 
 def _version(value: bool) -> None:
