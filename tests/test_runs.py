@@ -81,3 +81,20 @@ def test_plot_writes_an_interactive_page_and_an_image(runs, tmp_path):
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js embedded: opens offline
     assert (tmp_path / "p" / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "no measured anchors" in one_error_line(run_tac("plot", str(runs / "c")))
+
+
+def test_the_example_notebook_reads_a_run(runs):
+    """examples/explore_run.py is a marimo notebook; as a script it runs every cell."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    notebook = REPO / "examples" / "explore_run.py"
+    env = os.environ | {"TAC_RUN_DIR": str(runs / "a")}
+    done = subprocess.run([sys.executable, str(notebook)], capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "a: running or killed; 1 cycles, 4 anchors, best 6.65" in done.stdout
+    check = subprocess.run([sys.executable, "-m", "marimo", "check", str(notebook)], capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
