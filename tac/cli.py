@@ -27,7 +27,6 @@ from tac.cli_options import (
     Originals,
     PoseNetPath,
     SegNetPath,
-    SubmissionDir,
     VideoNames,
     console,
     err,
@@ -101,7 +100,7 @@ def _progress() -> Progress:
 
 @app.command("eval")
 def eval_cmd(
-    submission_dir: SubmissionDir,
+    submission_dirs: Annotated[list[Path], typer.Argument(help="Submission directories (archive.zip and inflate.sh); several are scored with one load of the scorers and shown side by side.", metavar="SUBMISSION_DIR...")],
     originals: Originals = None,
     video_names: VideoNames = None,
     device: Device = "cpu",
@@ -112,40 +111,70 @@ def eval_cmd(
         Path | None,
         typer.Option(
             "--out",
-            help="Where archive/, inflated/ and reports go (default: the submission directory).",
+            help="Where archive/, inflated/ and reports go (default: the submission directory; with several, OUT/<name of each>).",
         ),
     ] = None,
     max_samples: MaxSamples = None,
     no_cache: NoCache = False,
     as_json: AsJson = False,
-) -> None:
-    """Evaluate a submission exactly as the official evaluate.sh does; writes report.txt and result.json."""
+) -> None:  # fmt: skip
+    """Evaluate submissions exactly as the official evaluate.sh does; writes report.txt and result.json.
+
+    With several, one table compares them (same originals, same scorers, the best in bold)."""
     from tac.contest.evaluate import evaluate_submission, format_report
     from tac.contest.originals import resolve_originals
 
+    names = _unique_names(submission_dirs)
+    for d in submission_dirs:  # every directory checked before minutes of scoring start
+        if not d.exists():
+            raise TacError(f"{d}: not found (give submission directories holding archive.zip and inflate.sh)")  # fmt: skip
+        if not d.is_dir():
+            raise TacError(f"{d}: not a directory (give submission directories holding archive.zip and inflate.sh)")  # fmt: skip
     origs = resolve_originals(originals, video_names, challenge_dir)
     scorer = scorer_on(device, challenge_dir, posenet, segnet)
+    results = []
     with _progress() as bar:
-        tasks: dict[str, int] = {}
+        for d, name in zip(submission_dirs, names, strict=True):
+            tasks: dict[str, int] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+            def progress(stage: str, done: int, total: int, tasks=tasks, name=name) -> None:
+                label = stage if len(submission_dirs) == 1 else f"{name}: {stage}"
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(label, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
 
-        result = evaluate_submission(
-            submission_dir,
-            origs,
-            scorer,
-            out,
-            max_samples,
-            use_cache=not no_cache,
-            progress=progress,
-        )
+            where = out if out is None or len(submission_dirs) == 1 else out / name
+            results.append(evaluate_submission(d, origs, scorer, where, max_samples, use_cache=not no_cache, progress=progress))  # fmt: skip
+    if len(results) == 1:
+        if as_json:
+            console.print_json(results[0].model_dump_json())
+        else:
+            console.print(format_report(results[0], origs, scorer), highlight=False, markup=False)
+        return
     if as_json:
-        console.print_json(result.model_dump_json())
-    else:
-        console.print(format_report(result, origs, scorer), highlight=False, markup=False)
+        typer.echo(json.dumps([{"submission": str(d)} | json.loads(r.model_dump_json()) for d, r in zip(submission_dirs, results, strict=True)], indent=1))  # fmt: skip
+        return
+    console.print(_eval_table(names, results, origs, scorer))
+
+
+def _unique_names(dirs: list[Path]) -> list[str]:
+    """A short name per submission: its directory's name, numbered where two share one."""
+    names = [d.resolve().name or str(d) for d in dirs]
+    return [f"{n}#{i}" if names.count(n) > 1 else n for i, n in enumerate(names, 1)]
+
+
+def _eval_table(names: list[str], results: list, origs, scorer):
+    from rich.table import Table
+
+    best = min(r.score for r in results)
+    table = Table("submission", "score", "100·seg", "√(10·pose)", "25·rate", "bytes", "archive", box=None,
+                  title=f"{origs.describe()} · {scorer.weights.describe()} · runner axis {results[0].runner_axis}")  # fmt: skip
+    for name, r in zip(names, results, strict=True):
+        style = "bold" if r.score == best else ""
+        estimate = " (estimate)" if r.estimate else ""
+        table.add_row(name, f"{r.score:.4f}{estimate}", f"{100 * r.seg:.4f}", f"{(10 * r.pose) ** 0.5:.4f}",
+                      f"{25 * r.rate:.4f}", f"{r.archive_bytes:,}", r.archive_sha256[:12], style=style)  # fmt: skip
+    return table
 
 
 @app.command("score")

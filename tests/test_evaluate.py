@@ -201,12 +201,54 @@ class TestBadSubmissions:
         )
 
 
-def test_cli_eval_json_on_identity(identity, tmp_path):
-    proc = run_tac("eval", str(identity), "--out", str(tmp_path), "--json")
+def test_cli_eval_json_on_identity_and_a_copy_side_by_side(identity, tmp_path):
+    """Several submissions: one load of the scorers, one JSON list (or table), reports apart."""
+    import shutil
+
+    copy = shutil.copytree(identity, tmp_path / "copy")
+    proc = run_tac("eval", str(identity), str(copy), "--out", str(tmp_path / "o"), "--json")
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    assert data["seg"] == 0 and data["pose"] == 0 and data["weights"].startswith("stand-in")
-    assert (tmp_path / "report.txt").is_file()
+    first, second = json.loads(proc.stdout)
+    for data in (first, second):
+        assert data["seg"] == 0 and data["pose"] == 0 and data["weights"].startswith("stand-in")
+    assert (first["submission"], second["submission"]) == (str(identity), str(copy))
+    assert first["archive_sha256"] == second["archive_sha256"]
+    assert (tmp_path / "o" / identity.name / "report.txt").is_file() and (tmp_path / "o" / "copy" / "report.txt").is_file()  # fmt: skip
+    assert (
+        "not found" in run_tac("eval", str(identity), str(tmp_path / "nope")).stderr
+    )  # before scoring
+
+
+def test_the_side_by_side_table_names_each_submission_and_its_terms():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tac.cli import _eval_table, _unique_names
+    from tac.records import EvalResult
+
+    def result(seg: float, pose: float, size: int) -> EvalResult:
+        rate = size / 1_000_000
+        return EvalResult(score=100 * seg + (10 * pose) ** 0.5 + 25 * rate, seg=seg, pose=pose, rate=rate,
+                          archive_bytes=size, original_bytes=1_000_000, archive_sha256="ab" * 32,
+                          runner_axis="cpu", device="cpu", weights="stand-in:0:x", n_samples=10,
+                          n_samples_total=10, estimate=False, videos=["0.mkv"], wall_s=1.0,
+                          tac_version="0", torch_version="0")  # fmt: skip
+
+    names = _unique_names([Path("a/sub"), Path("b/sub"), Path("c/other")])
+    assert names == ["sub#1", "sub#2", "other"]
+    described = SimpleNamespace(
+        describe=lambda: "demo", weights=SimpleNamespace(describe=lambda: "stand-in")
+    )
+    console = Console(width=120, record=True)
+    console.print(_eval_table(names, [result(0.01, 0.001, 20_000), result(0.02, 0.004, 10_000), result(0.01, 0.001, 30_000)], described, described))  # fmt: skip
+    text = console.export_text()
+    assert (
+        all(n in text for n in names)
+        and "1.6000" in text
+        and "100·seg" in text
+        and "25·rate" in text
+    )
 
 
 def test_downscaled_submission_end_to_end(identity, demo, scorer, tmp_path):
