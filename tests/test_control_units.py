@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tac.control import budget as B
+from tac.control import events as E
 from tac.control.backends.base import Fetched
 from tac.control.harvest import verify
 from tac.control.ledger import Ledger, fold, load_state, read_events, read_ledger
@@ -284,3 +285,23 @@ def test_on_a_slow_disk_a_job_is_on_disk_as_dispatched_before_it_is_submitted(
     )
     assert seen == [True] * 4
     assert fold(read_events(run / "ledger.jsonl")).finished  # and closing drained the writer
+
+
+def test_a_cycle_that_admits_nothing_records_which_loop_option_would():
+    """The `ranked` event carries the hints, worded with tac loop's options."""
+    from tac.control.config import LoopConfig
+    from tac.control.ledger import RunState
+    from tac.control.plan import plan_cycle
+    from tac.control.view import event_line
+    from tac.search import MetaLagrangianSearch
+    from tac.search.synthetic import sample_params
+
+    anchors = WORLD.anchors(sample_params(12, seed=1))
+    config = LoopConfig(weights=WORLD.weights, min_anchors=20, explore=2, n=200, generator="random")
+    state = RunState(config={"runner_axis": "cpu", "weights": WORLD.weights}, anchors=anchors)
+    plan = plan_cycle(config, state, MetaLagrangianSearch(), price_per_hour=0.0)
+    assert plan.ranked["eligible"] == 0 and plan.exploring is not None  # it explores meanwhile
+    [hint] = [h for h in plan.ranked["hints"] if h.startswith("--min-anchors")]
+    assert hint.startswith("--min-anchors 12 would admit ")
+    line = event_line(E.make(1, "r", "ranked", cycle=1, **plan.ranked))
+    assert hint in line

@@ -337,3 +337,66 @@ def test_quickstart_runs_end_to_end():
     assert proc.returncode == 0, proc.stderr
     assert "eligible" in proc.stdout and "after one cycle" in proc.stdout
     assert "refused (extrapolation)" in proc.stdout and "synthetic" in proc.stdout
+
+
+def test_when_nothing_is_eligible_the_ranking_says_which_setting_would_admit_some(
+    anchors, tmp_path
+):
+    """Refusals that help: each setting behind a refusal is relaxed alone and counted."""
+    from tac.search.hints import admitting
+
+    table = CandidateTable.from_params([hevc(c, s) for c in (24, 28, 32) for s in (0.45, 0.55)])
+    few = anchors[:12]  # 12 anchors: below --min-anchors 20, enough for a band at 12
+    ranking = rank(few, table, min_anchors=20)
+    assert ranking.eligible == 0
+    hints = admitting(ranking, few, table, coverage=0.9, min_anchors=20)
+    words = [h.words({"min_anchors": "--min-anchors"}) for h in hints]
+    assert words and words[0].startswith("--min-anchors 12 would admit")
+    assert hints[0].admitted == rank(few, table, min_anchors=12).eligible > 0
+
+    capped = MetaLagrangianSearch(Caps(bytes=1.0))  # no archive is one byte
+    ranking = rank(anchors, table, search=capped)
+    hints = admitting(ranking, anchors, table, coverage=0.9, min_anchors=8)
+    assert [(h.setting, h.value) for h in hints] == [("max_bytes", None)] and hints[0].admitted > 0
+    assert hints[0].words({}) == f"without --max-bytes would admit {hints[0].admitted}"
+    assert (
+        admitting(rank(anchors, table), anchors, table, coverage=0.9, min_anchors=8) == []
+    )  # some eligible
+
+    save_records(few, tmp_path / "few.json")
+    shown = run_tac(
+        "search", "rank", "--anchors", str(tmp_path / "few.json"), "--min-anchors", "20"
+    )
+    assert (
+        shown.returncode == 0
+        and "nothing is eligible: --min-anchors 12 would admit" in shown.stdout
+    )
+
+
+def test_search_rank_and_the_loop_share_their_defaults():
+    import typer.main
+
+    from tac.cli import app
+    from tac.control.config import LoopConfig
+
+    def defaults(*path: str) -> dict:
+        command = typer.main.get_command(app)
+        for name in path:
+            command = command.commands[name]
+        return {p.name: p.default for p in command.params}
+
+    rank_, loop_ = defaults("search", "rank"), defaults("loop")
+    fields = LoopConfig.model_fields
+    for name in (
+        "coverage",
+        "min_anchors",
+        "generator",
+        "n",
+        "seed",
+        "risk",
+        "max_inflate_s",
+        "max_bytes",
+    ):
+        assert rank_[name] == fields[name].default, name
+    for name in ("coverage", "min_anchors", "max_bytes"):
+        assert loop_[name] == fields[name].default, name

@@ -24,6 +24,7 @@ from tac.cli_options import (
 from tac.control.ledger import INTERRUPTED
 from tac.errors import TacError
 from tac.search.cli import Coverage
+from tac.search.defaults import DEFAULT_COVERAGE, DEFAULT_MIN_ANCHORS
 
 
 def _load_config_file(ctx: typer.Context, _param, path: Path | None) -> Path | None:
@@ -54,11 +55,13 @@ def loop_cmd(
     lanes: Annotated[str, typer.Option(help="Comma-separated lanes to search together, in one ranking (registered: codec and any plug-in, see $TAC_PLUGINS).", rich_help_panel="Search")] = "codec",
     codecs: Annotated[str, typer.Option(help="Codec lane: comma-separated codecs to search (hevc, av1, h264).", rich_help_panel="Search")] = "hevc",
     presets: Annotated[str, typer.Option(help="Codec lane: comma-separated presets (each must exist for one of the codecs).", rich_help_panel="Search")] = "medium",
+    crfs: Annotated[str | None, typer.Option(help="Codec lane: comma-separated CRFs (default: every other CRF of each codec's useful range).", rich_help_panel="Search")] = None,
+    scales: Annotated[str | None, typer.Option(help="Codec lane: comma-separated downscale factors, e.g. 0.45,0.55 (default: 0.35 to 0.75).", rich_help_panel="Search")] = None,
     filters: Annotated[bool, typer.Option("--filters", help="Codec lane: also search post-filters (trains each; slow on a CPU).", rich_help_panel="Search")] = False,
     train_profile: Annotated[list[str] | None, typer.Option("--train-profile", metavar="[LANE=]NAME", help="Training profile of the jobs: NAME for every lane, or LANE=NAME for one (e.g. nerv=contest on a GPU host); repeatable. Default: smoke.", rich_help_panel="Search")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="A lane's space option, LANE.KEY=VALUE (VALUE: JSON, or comma-separated), e.g. codec.scales=0.4,0.5; repeatable.", rich_help_panel="Search")] = None,
-    coverage: in_panel(Coverage, "Search") = 0.9,
-    min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2, rich_help_panel="Search")] = 8,
+    coverage: in_panel(Coverage, "Search") = DEFAULT_COVERAGE,
+    min_anchors: Annotated[int, typer.Option(help="The predictor refuses below this many anchors.", min=2, rich_help_panel="Search")] = DEFAULT_MIN_ANCHORS,
     max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.", rich_help_panel="Search")] = None,
     hosts: Annotated[Path | None, typer.Option("--hosts", help="hosts.toml: where else jobs run — SSH hosts, Slurm and Ray clusters ([[backend]] tables).", rich_help_panel="Where jobs run")] = None,
     no_local: Annotated[bool, typer.Option("--no-local", help="Do not run jobs on this machine.", rich_help_panel="Where jobs run")] = False,
@@ -94,7 +97,7 @@ def loop_cmd(
         seed = _seed_anchors(anchors)
         fields = dict(
             data=data, challenge_dir=str(challenge_dir) if challenge_dir else None, allow_mixed=allow_mixed,
-            demo_frames=demo_frames, lanes=_words(lanes), space=_space(ctx, _words(lanes), codecs, presets, filters, option or []),
+            demo_frames=demo_frames, lanes=_words(lanes), space=_space(ctx, _words(lanes), codecs, presets, filters, crfs, scales, option or []),
             **_train_profiles(train_profile or []),
             coverage=coverage, min_anchors=min_anchors, top_k=top_k, explore=explore,
             max_cycles=max_cycles or 3, max_total_cost=max_total_cost, max_cost_per_cycle=max_cost_per_cycle,
@@ -132,15 +135,18 @@ def _words(text: str) -> list[str]:
     return [w.strip() for w in text.split(",") if w.strip()]
 
 
-def _space(ctx: typer.Context, lanes: list[str], codecs: str, presets: str, filters: bool, options: list[str]) -> dict[str, dict]:  # fmt: skip
+def _space(ctx: typer.Context, lanes: list[str], codecs: str, presets: str, filters: bool, crfs: str | None, scales: str | None, options: list[str]) -> dict[str, dict]:  # fmt: skip
     """Each lane's space options: the codec lane's shorthands (when it is searched), then every
     `--option`."""
     space = {}
     if "codec" in lanes:
         space["codec"] = {"codecs": _words(codecs), "presets": _words(presets),
                           "filters": [(None, 0, 0), ("dilated", 16, 8), ("psd", 16, 8)] if filters else [(None, 0, 0)]}  # fmt: skip
+        for key, text in (("crfs", crfs), ("scales", scales)):
+            if text is not None:
+                space["codec"][key] = _numbers(f"--{key}", text)
     else:
-        given = next((f"--{n}" for n in ("codecs", "presets", "filters") if given_by(ctx, n) == "COMMANDLINE"), None)  # fmt: skip
+        given = next((f"--{n}" for n in ("codecs", "presets", "filters", "crfs", "scales") if given_by(ctx, n) == "COMMANDLINE"), None)  # fmt: skip
         if given:
             raise TacError(f"{given}: an option of the codec lane, which --lanes {','.join(lanes)} does not search")  # fmt: skip
     for text in options:
@@ -154,6 +160,13 @@ def _space(ctx: typer.Context, lanes: list[str], codecs: str, presets: str, filt
             parsed = _words(value) if "," in value else value
         space.setdefault(lane, {})[name] = parsed
     return space
+
+
+def _numbers(flag: str, text: str) -> list[float]:
+    try:
+        return [json.loads(w) for w in _words(text)]
+    except json.JSONDecodeError:
+        raise TacError(f"{flag} {text}: write comma-separated numbers, e.g. 26,30,34") from None
 
 
 def _train_profiles(given: list[str]) -> dict:

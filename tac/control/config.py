@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tac.lanes import LANES
 from tac.records import first_error
 from tac.search.band import coverage_problem
+from tac.search.defaults import DEFAULT_COVERAGE, DEFAULT_MAX_INFLATE_S, DEFAULT_MIN_ANCHORS
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Cost = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -26,7 +27,8 @@ OPTION = {"local_price_per_hour": "--local-price", "job_timeout_s": "--job-timeo
 
 # the `tac loop` shorthand behind a lane's space option; any other is `--option LANE.KEY=VALUE`
 SPACE_OPTION = {("codec", "codecs"): "--codecs", ("codec", "presets"): "--presets",
-                ("codec", "filters"): "--filters"}  # fmt: skip
+                ("codec", "filters"): "--filters", ("codec", "crfs"): "--crfs",
+                ("codec", "scales"): "--scales"}  # fmt: skip
 # v1 configs (and library callers) name the codec lane's space at the top level
 V1_CODEC_SPACE = ("codecs", "crfs", "scales", "presets", "filters")
 
@@ -59,8 +61,8 @@ class LoopConfig(BaseModel):
     space: dict[str, dict] = {}
     train_profile: str = "smoke"  # the training profile of every lane's jobs …
     train_profiles: dict[str, str] = {}  # … unless its lane names another: {"nerv": "contest"}
-    coverage: float = 0.9
-    min_anchors: int = Field(8, ge=2)
+    coverage: float = DEFAULT_COVERAGE
+    min_anchors: int = Field(DEFAULT_MIN_ANCHORS, ge=2)
     risk: float = Field(0.5, ge=0, le=1)
     # how much per cycle
     top_k: int = Field(2, ge=1)
@@ -73,7 +75,7 @@ class LoopConfig(BaseModel):
     convergence_eps: Cost = 0.0  # 0 = never declare convergence
     patience: int = Field(2, ge=1)
     max_bytes: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    max_inflate_s: Seconds | None = 900.0
+    max_inflate_s: Seconds | None = DEFAULT_MAX_INFLATE_S
     anchors_file: str | None = None  # the anchors this run was seeded with (`--anchors`)
     # how jobs run
     local: bool = True

@@ -100,7 +100,11 @@ def _space_options(space: dict) -> dict:
         if not isinstance(keys, dict):
             raise TacError(f"space.{lane}: must be a table of that lane's options")
         for key, value in keys.items():
-            if lane == "codec" and key in ("codecs", "presets") and isinstance(value, list):
+            if (
+                lane == "codec"
+                and key in ("codecs", "presets", "crfs", "scales")
+                and isinstance(value, list)
+            ):
                 out[key] = ",".join(map(str, value))
             else:
                 out["option"].append(f"{lane}.{key}={json.dumps(value)}")

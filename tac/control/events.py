@@ -110,6 +110,7 @@ class Ranked(Event):
     refusals: dict[str, Count]
     top: list[TopRow]
     shown: list[ShownRow] = []
+    hints: list[str] = []  # when none is eligible: which option would admit some
 
 
 class Exploring(Event):

@@ -13,10 +13,14 @@ from tac.control.ledger import RunState
 from tac.records import Candidate
 from tac.search import CostModel, MetaLagrangianSearch, generate, rank
 from tac.search.generators import spread
+from tac.search.hints import admitting
 from tac.search.refusals import CODES
 from tac.search.space import CandidateTable
 
 EXPLORE_REASON = "the predictor refuses every candidate: calibrating with a space-filling set"
+# how `tac loop` spells each setting a refusal hint may name (tac.search.hints)
+LOOP_OPTIONS = {"min_anchors": "--min-anchors", "coverage": "--coverage", "max_bytes": "--max-bytes",
+                "max_inflate_s": "max_inflate_s (in --config)", "max_cost": "the per-job cost cap"}  # fmt: skip
 
 
 @dataclass
@@ -61,7 +65,9 @@ def plan_cycle(
             if not taken[i]:
                 plan.picks.append(ranking.candidate(int(i)))
         top = [{"id": p.id, "mid": p.band.mid, "lo": p.band.lo, "hi": p.band.hi} for p in plan.picks if p.band]  # fmt: skip
-        plan.ranked = {"n": len(table), "eligible": ranking.eligible, "refusals": counts, "top": top, "shown": ranking.digest()}  # fmt: skip
+        hints = admitting(ranking, axis_anchors, table, coverage=c.coverage, min_anchors=c.min_anchors, cost=cost)  # fmt: skip
+        plan.ranked = {"n": len(table), "eligible": ranking.eligible, "refusals": counts, "top": top, "shown": ranking.digest(),
+                       "hints": [h.words(LOOP_OPTIONS) for h in hints]}  # fmt: skip
     if not plan.picks:
         plan.picks = [
             Candidate(id=table.id(int(i)), params=table.params(int(i)), runner_axis=c.runner_axis,

@@ -27,8 +27,11 @@ def event_line(e: Event) -> str | None:
         return f"cycle {e.cycle}"
     if t == "ranked":
         refused = ", ".join(f"{k} {v}" for k, v in sorted(e.refusals.items()))
-        return f"  ranked {e.n} candidates: {e.eligible} eligible" + (
-            f" (refused: {refused})" if refused else ""
+        hints = f"; {'; '.join(e.hints)}" if e.hints else ""
+        return (
+            f"  ranked {e.n} candidates: {e.eligible} eligible"
+            + (f" (refused: {refused})" if refused else "")
+            + hints
         )
     if t == "exploring":
         return f"  exploring {len(e.ids)}: {e.reason}"

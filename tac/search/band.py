@@ -17,11 +17,11 @@ import numpy as np
 
 from tac.contest import constants as C
 from tac.records import Anchor
+from tac.search.defaults import DEFAULT_COVERAGE, DEFAULT_MIN_ANCHORS  # noqa: F401 (re-exported)
 from tac.search.proxy import Prediction, Proxy
 from tac.search.refusals import CODE
 from tac.search.space import CandidateTable
 
-DEFAULT_COVERAGE = 0.9
 # open interval: at 0.5 or below a band says less than a coin flip; at 1 it needs endless anchors
 COVERAGE_RANGE = (0.5, 1.0)
 
@@ -34,9 +34,6 @@ def coverage_problem(coverage: float) -> str:
         if lo < coverage < hi
         else f"must be above {lo} and below {hi:g}, e.g. {DEFAULT_COVERAGE}"
     )
-
-
-DEFAULT_MIN_ANCHORS = 8
 
 
 def predicted_score(pose: np.ndarray, seg: np.ndarray, nbytes: np.ndarray, original: int):

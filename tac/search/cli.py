@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tac.cli_options import console, err
 from tac.errors import TacError
+from tac.search.defaults import DEFAULT_COVERAGE, DEFAULT_MAX_INFLATE_S, DEFAULT_MIN_ANCHORS
 
 app = typer.Typer(
     help="Rank candidates against authoritative anchors, with bands and refusals.",
@@ -62,14 +63,14 @@ def rank_cmd(
     n: Annotated[int, typer.Option(help="Candidates to draw (random).", min=1)] = 1000,
     seed: Annotated[int, typer.Option(help="Seed (random).")] = 0,
     top: Annotated[int, typer.Option(help="Rows to show.", min=1)] = 20,
-    coverage: Coverage = 0.9,
+    coverage: Coverage = DEFAULT_COVERAGE,
     min_anchors: Annotated[
         int, typer.Option(help="Refuse everything below this many anchors.", min=2)
-    ] = 8,
+    ] = DEFAULT_MIN_ANCHORS,
     max_bytes: Annotated[float | None, typer.Option(help="Archive bytes cap.")] = None,
     max_inflate_s: Annotated[
         float, typer.Option(help="Inflate-time cap (s, 4-core CPU runner).")
-    ] = 900.0,
+    ] = DEFAULT_MAX_INFLATE_S,
     max_cost: Annotated[
         float | None, typer.Option(help="Per-job cost cap (in --price-per-hour units).")
     ] = None,
@@ -130,6 +131,14 @@ def rank_cmd(
         console.print_json(json.dumps([json.loads(c.model_dump_json()) for c in rows]))
         return
     _print(ranking, rows)
+    if not ranking.eligible:  # say which setting, changed alone, would admit candidates
+        from tac.search.hints import admitting
+
+        hints = admitting(ranking, anchor_list, table, coverage=coverage, min_anchors=min_anchors,
+                          axis=_axis(axis), cost=CostModel(price_per_hour=price_per_hour), candidates_axis=cand_axis)  # fmt: skip
+        words = {"max_cost": "--max-cost", "max_inflate_s": "--max-inflate-s"}
+        for hint in hints:
+            console.print(f"nothing is eligible: {hint.words(words)}", highlight=False)
 
 
 def _print(ranking, rows) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tac.search.defaults import DEFAULT_MAX_INFLATE_S
+
 CONSTRAINTS = ("bytes", "inflate_s", "cost")
 # Relative uncertainty of the analytic inflate-time and cost models (bytes use the band).
 UNCERTAINTY = {"inflate_s": 0.3, "cost": 0.3}
@@ -25,7 +27,7 @@ class Caps:
     """Hard limits; None = unconstrained. Candidates predicted over a cap are refused (gate 5)."""
 
     bytes: float | None = None
-    inflate_s: float | None = 15 * 60.0  # half the contest's 30 minutes for the whole evaluation
+    inflate_s: float | None = DEFAULT_MAX_INFLATE_S
     cost: float | None = None
 
     def get(self, name: str) -> float | None:

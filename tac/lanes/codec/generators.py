@@ -52,6 +52,30 @@ class CodecSpace(LaneOptions):
                 raise ValueError(f"no searched codec has preset {preset!r} ({allowed})")
         return value
 
+    @field_validator("crfs")
+    @classmethod
+    def _crfs(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        codecs = info.data.get("codecs") or []
+        for crf in value or []:
+            if codecs and not any(
+                lo <= crf <= hi for lo, hi in (ENCODERS[c].crf_range for c in codecs)
+            ):
+                ranges = "; ".join(f"{c}: {ENCODERS[c].crf_range[0]}..{ENCODERS[c].crf_range[1]}" for c in codecs)  # fmt: skip
+                raise ValueError(f"crf {crf} is outside every searched codec's range ({ranges})")
+        if value is not None and not value:
+            raise ValueError("give at least one crf")
+        return value
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, value: list[float]) -> list[float]:
+        bad = [s for s in value if not 0 < s <= 1]
+        if bad or not value:
+            raise ValueError(
+                f"scale {bad[0] if bad else '(none)'}: each must be above 0 and at most 1"
+            )
+        return value
+
     def generator_kwargs(self) -> dict:
         return {
             "codecs": tuple(self.codecs), "crfs": self.crfs, "scales": tuple(self.scales),
