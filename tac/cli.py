@@ -48,7 +48,7 @@ app = typer.Typer(
     name="tac",
     help="Task-Aware Compression: compress video for the networks that watch it.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # tac --install-completion: bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
 )
 demo_app = typer.Typer(
@@ -238,13 +238,20 @@ def sensitivity_cmd(
     samples: Annotated[
         int, typer.Option(min=1, help="Samples in the set (for the per-pixel rate).")
     ] = 600,
+    as_json: AsJson = False,
 ) -> None:
     """The score at a point, and what one byte, one seg unit and one pose unit are worth there."""
+    import dataclasses
+
     from tac.contest.score import contest_score, rate, score_terms, sensitivity
 
     r = rate(archive_bytes, original_bytes)
     s = sensitivity(pose, archive_bytes, original_bytes, samples)
     terms = score_terms(seg, pose, r)
+    if as_json:
+        typer.echo(json.dumps({"score": contest_score(seg, pose, r), "terms": terms, "rate": r,
+                               "sensitivity": dataclasses.asdict(s)}))  # fmt: skip
+        return
     console.print(
         f"score {contest_score(seg, pose, r):.4f} = seg {terms['seg']:.4f} + pose {terms['pose']:.4f} + rate {terms['rate']:.4f}"
     )
@@ -262,12 +269,18 @@ def weights_cmd(
     challenge_dir: ChallengeDir = None,
     posenet: PoseNetPath = None,
     segnet: SegNetPath = None,
+    as_json: AsJson = False,
 ) -> None:
     """Show which scorer weights tac would use, their sha256, and that they load strictly."""
     from tac.contest.weights import build_scorers, resolve_weights
 
     w = resolve_weights(posenet, segnet, challenge_dir)
     build_scorers(w)  # strict load: wrong files fail here, not an hour into a run
+    if as_json:
+        typer.echo(json.dumps({"kind": w.kind, "id": w.weights_id, "describe": w.describe(), "loads": True,
+                               "posenet": {"path": str(w.posenet_path), "sha256": w.posenet_sha256},
+                               "segnet": {"path": str(w.segnet_path), "sha256": w.segnet_sha256}}))  # fmt: skip
+        return
     console.print(
         f"{w.describe()}\n  id: {w.weights_id}\n  posenet: {w.posenet_path} sha256 {w.posenet_sha256}\n"
         f"  segnet:  {w.segnet_path} sha256 {w.segnet_sha256}",
@@ -322,13 +335,20 @@ def demo_run(
     work: Annotated[
         Path, typer.Option("--work", help="Where the demo submissions are built.")
     ] = Path("runs/demo"),
+    as_json: AsJson = False,
 ) -> None:
     """Build the identity and four codec-lane submissions of the demo clip, check and evaluate them."""
+    import dataclasses
+
     from rich.table import Table
 
     from tac.demo import run_demo
 
     rows = run_demo(work, log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
+    if as_json:
+        typer.echo(json.dumps([{"submission": row.name, "result": json.loads(row.result.model_dump_json()),
+                                "findings": [dataclasses.asdict(f) for f in row.findings]} for row in rows]))  # fmt: skip
+        return
     for row in rows[:2]:
         console.print(f"--- {row.name} ---\n{row.report}", highlight=False, markup=False)
     first = rows[0].result

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tac import cli_style
 from tac.errors import TacError
+
+cli_style.apply()  # flags without a type, POSIX usage lines (see tac/cli_style.py)
 
 CHALLENGE_ENV = "TAC_CHALLENGE_DIR"
 console = Console(soft_wrap=True)

@@ -480,3 +480,20 @@ def test_main_cli_prints_one_error_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "truncated" in lines[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_the_original_spelling_compress_to_out_tac_then_decompress_it(tmp_path):
+    """`tac lossless compress IN -o OUT.tac` and `tac lossless decompress OUT.tac` (the original
+    tac's names) round-trip; the default container name is IN.tacl."""
+    from tests.conftest import run_tac
+
+    src = tmp_path / "payload.bin"
+    src.write_bytes(b"tac " * 5000)
+    packed = tmp_path / "out.tac"
+    assert run_tac("lossless", "compress", str(src), "-o", str(packed)).returncode == 0
+    src.rename(tmp_path / "kept.bin")
+    done = run_tac("lossless", "decompress", str(packed))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out").read_bytes() == (tmp_path / "kept.bin").read_bytes()
+    assert run_tac("lossless", "compress", str(tmp_path / "kept.bin")).returncode == 0
+    assert (tmp_path / "kept.bin.tacl").is_file()

@@ -1,6 +1,7 @@
 """Steering a real local loop through RUN_DIR/control.jsonl (`tac steer`): pause, caps, cancel,
 resume, stop — each acknowledged in the ledger and acted on."""
 
+import json
 import time
 
 import pytest
@@ -54,10 +55,13 @@ def test_steer_pauses_changes_caps_cancels_resumes_and_stops_a_real_loop(tmp_pat
         n_dispatched = sum(e.type == "dispatched" for e in evs)
         time.sleep(3)
         assert sum(e.type == "dispatched" for e in events(run)) == n_dispatched
-        caps = run_tac("steer", str(run), "caps", "--max-total-cost", "50")
-        assert caps.returncode == 0 and "max_total_cost 50.0" in caps.stdout, caps.stdout
-        bad = run_tac("steer", str(run), "cancel", "no-such-job")
-        assert bad.returncode == 1 and "not running" in bad.stderr
+        caps = run_tac("steer", str(run), "caps", "--max-total-cost", "50", "--json")
+        assert caps.returncode == 0 and json.loads(caps.stdout)["caps"]["max_total_cost"] == 50.0, (
+            caps.stdout
+        )
+        bad = run_tac("steer", str(run), "cancel", "no-such-job", "--json")
+        answer = json.loads(bad.stdout)
+        assert bad.returncode == 1 and not answer["ok"] and "not running" in answer["detail"]
         resumed = run_tac("steer", str(run), "resume")
         assert resumed.returncode == 0 and "dispatching" in resumed.stdout
         evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) > n_dispatched, timeout=60)  # fmt: skip

@@ -334,6 +334,7 @@ def steer_cmd(
     max_cost_per_cycle: Annotated[float | None, typer.Option(help="For caps: the new per-cycle cap.", min=0)] = None,
     max_cost_per_job: Annotated[float | None, typer.Option(help="For caps: the new per-job cap.", min=0)] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the loop's acknowledgement.", min=0)] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the acknowledgement as JSON (id, ok, detail, paused, caps); exit codes as without.")] = False,
 ) -> None:  # fmt: skip
     """Pause, resume or stop a running loop, cancel one of its jobs, or change its caps.
 
@@ -357,6 +358,12 @@ def steer_cmd(
         acks = [e for e in read_events(run_dir / LEDGER) if e.type == "control" and e.id == entry["id"]]  # fmt: skip
         if acks:
             ack = acks[-1]
+            if as_json:
+                print(json.dumps({"id": ack.id, "command": command, "ok": ack.ok, "detail": ack.detail,
+                                  "paused": ack.paused, "caps": ack.caps, "acknowledged": True}))  # fmt: skip
+                if not ack.ok:
+                    raise typer.Exit(1)
+                return
             if not ack.ok:
                 err.print(f"[red]rejected:[/] {escape(ack.detail)}")
                 raise typer.Exit(1)
@@ -364,6 +371,8 @@ def steer_cmd(
             console.print(f"{command}: applied; {'paused' if ack.paused else 'dispatching'}; {caps}", highlight=False)  # fmt: skip
             return
         if time.monotonic() > deadline:
+            if as_json:
+                print(json.dumps({"id": entry["id"], "command": command, "acknowledged": False}))
             err.print(f"{command}: written to {run_dir}/control.jsonl but not acknowledged within {wait:g} s — the loop will apply it when it runs")  # fmt: skip
             raise typer.Exit(2)
         time.sleep(0.2)

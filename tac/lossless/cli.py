@@ -127,7 +127,12 @@ Force = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existin
 def compress(
     src: Annotated[Path, typer.Argument(help="File to compress.", show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help=f"Output file [default: IN{SUFFIX}].")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"Output file (default: IN{SUFFIX}; any name works, e.g. OUT.tac).",
+        ),
     ] = None,
     codec: Annotated[
         str, typer.Option("--codec", "-c", help=f"One of {', '.join(CHOICES)}.")
@@ -158,14 +163,18 @@ def decompress(
     src: Annotated[Path, typer.Argument(help="A .tacl file.", show_default=False)],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help=f"Output file [default: IN without {SUFFIX}]."),
+        typer.Option(
+            "--output", "-o", help=f"Output file (default: IN without its {SUFFIX} or .tac)."
+        ),
     ] = None,
     force: Force = False,
 ) -> None:
     """Verify and decompress a .tacl container; nothing is written unless all checks pass."""
     if output is None:
-        if src.suffix != SUFFIX:
-            raise TacError(f"{src}: name does not end in {SUFFIX}; give the output with -o")
+        if src.suffix not in (SUFFIX, ".tac"):  # .tac: the original tac's spelling
+            raise TacError(
+                f"{src}: name does not end in {SUFFIX} (or .tac); give the output with -o"
+            )
         output = src.with_suffix("")
     _check_paths(src, output, force)
     with _progress(inspect_file(src).raw_size, "decompressing") as progress:

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from tac.cli_options import ChallengeDir, Originals, VideoNames, console, err
+from tac.cli_options import AsJson, ChallengeDir, Originals, VideoNames, console, err
 from tac.errors import TacError
 from tac.lanes.codec.params import CodecParams, setting_problem
 
@@ -87,6 +87,7 @@ def build(
     originals: Originals = None,
     video_names: VideoNames = None,
     challenge_dir: ChallengeDir = None,
+    as_json: AsJson = False,
 ) -> None:
     """Compress the originals through the codec lane and write a complete, deterministic submission."""
     from tac.contest.originals import resolve_originals
@@ -94,7 +95,7 @@ def build(
     from tac.submission.build import build_submission
 
     if lane != "codec":
-        _build_from_checkpoint(lane, checkpoint, out, resolve_originals(originals, video_names, challenge_dir), inflate_device)  # fmt: skip
+        _build_from_checkpoint(lane, checkpoint, out, resolve_originals(originals, video_names, challenge_dir), inflate_device, as_json)  # fmt: skip
         return
     if checkpoint is not None:
         raise TacError("--checkpoint: the codec lane ships a post-filter with --filter")
@@ -124,6 +125,9 @@ def build(
         trained=filter_checkpoint,
     )
     size = (sub / "archive.zip").stat().st_size
+    if as_json:
+        _built_json(sub, "codec", params.short(), size, origs)
+        return
     shipped = f" + filter {filter_checkpoint.name}" if filter_checkpoint else ""
     console.print(
         f"built {sub} ({params.short()}{shipped}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
@@ -131,7 +135,17 @@ def build(
     )
 
 
-def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs, inflate_device: str = "cpu") -> None:  # fmt: skip
+def _built_json(sub: Path, lane: str, label: str, size: int, origs) -> None:
+    """`submission build --json`: what was built, its bytes, rate and archive sha256."""
+    import json
+
+    from tac.hashing import sha256_file
+
+    typer.echo(json.dumps({"submission": str(sub), "lane": lane, "label": label, "archive_bytes": size,
+                           "rate": size / origs.total_bytes, "archive_sha256": sha256_file(sub / "archive.zip")}))  # fmt: skip
+
+
+def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs, inflate_device: str = "cpu", as_json: bool = False) -> None:  # fmt: skip
     from tac.lanes import Trained, get_lane
     from tac.submission.build import build_submission
 
@@ -148,6 +162,9 @@ def _build_from_checkpoint(lane: str, checkpoint: Path | None, out: Path, origs,
     log = lambda m: err.print(f"[dim]{escape(m)}[/]")  # noqa: E731
     sub = build_submission(target, settings, origs, out, log=log, trained=Trained(checkpoint, lane))  # fmt: skip
     size = (sub / "archive.zip").stat().st_size
+    if as_json:
+        _built_json(sub, lane, target.label(settings), size, origs)
+        return
     console.print(
         f"built {sub} ({target.label(settings)} from {checkpoint}): archive.zip {size:,} bytes, rate {size / origs.total_bytes:.8f}",
         highlight=False,

@@ -201,7 +201,7 @@ def eval_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Apply a filter to an archive's decoded frames and score them exactly; the filter's bytes are
-    added as it would ship (packed size + an estimated zip entry)."""
+    added exactly as shipping it adds them (its zip member's cost, computed, not estimated)."""
     from tac.contest.originals import resolve_originals
     from tac.lanes.codec.filter_training import evaluate_with_filter
 
