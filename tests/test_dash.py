@@ -457,6 +457,33 @@ def test_tac_dash_command_line_errors_are_one_line(tmp_path):
     assert bad.returncode == 1 and "is not a tac run (no ledger.jsonl)" in bad.stderr
     both = dash(str(tmp_path), "--start", "--max-cycles", "1")
     assert both.returncode == 2 and "not both" in both.stderr
+    typo = dash("--strat")
+    assert typo.returncode == 2 and typo.stderr.strip() == "tac-dash: no such option --strat (did you mean --start?)"  # fmt: skip
+    version = dash("--version")
+    assert version.returncode == 0 and version.stdout.startswith("tac-dash ")
+
+
+def test_start_keeps_tac_dash_options_and_hands_the_rest_to_the_loop(monkeypatch):
+    """`tac-dash --start … --poll 0.5 …`: --poll is the dashboard's wherever it stands."""
+    import typer
+
+    from tui import cli
+
+    seen = {}
+
+    def fake_start(
+        loop_args,
+    ):  # the real one is exercised by test_started_loop_outlives_the_dashboard
+        seen["loop"] = loop_args
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(cli, "start_loop", fake_start)
+    with pytest.raises(SystemExit) as done:
+        cli.main(
+            ["--start", "--max-cycles", "2", "--poll", "0.5", "--lanes", "codec,nerv", "--json"]
+        )
+    assert done.value.code == 0
+    assert seen["loop"] == ["--max-cycles", "2", "--lanes", "codec,nerv", "--json"]
 
 
 def test_newest_run_is_the_default(tmp_path):
