@@ -105,11 +105,11 @@ def test_a_loop_on_ray_retries_a_job_killed_there_and_resumes_after_sigkill(ray_
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(f'[[backend]]\nkind = "ray"\nname = "rc"\naddress = "{ray_head.address}"\nstorage = "{storage}"\n'
                      'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
-    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "2",
+    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "1",
                       "--max-retries", "1", "--max-total-cost", "5", "--max-cost-per-job", "2")  # fmt: skip
     client = ray_head.client()
     try:
-        evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) == 2, timeout=120)
+        evs = wait_for(run, lambda evs: any(e.type == "dispatched" for e in evs), timeout=120)
         victim = next(e.job_id for e in evs if e.type == "dispatched")
         deadline = time.time() + 60
         while not (storage / "jobs" / victim / "started").exists() and time.time() < deadline:
@@ -130,7 +130,7 @@ def test_a_loop_on_ray_retries_a_job_killed_there_and_resumes_after_sigkill(ray_
     assert Counter(e.job_id for e in evs if e.type == "finished") == Counter(set(finished))
     assert finished[victim].outcome == "lost" and "STOPPED" in finished[victim].detail
     ok = sorted(j for j, e in finished.items() if e.outcome == "ok")
-    assert len(ok) == 2 and f"{victim}-r1" in ok
+    assert ok == [f"{victim}-r1"]
     assert Counter(e.job_id for e in evs if e.type == "harvested") == Counter(ok)
     # every job reached Ray once: resume reattached by submission id, never re-ran
     ids = Counter(j.submission_id for j in client.list_jobs())

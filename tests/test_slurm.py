@@ -159,10 +159,10 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{workdir}"\n'
                      'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
-    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "2",
+    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "1",
                       "--max-retries", "1", "--max-total-cost", "5", "--max-cost-per-job", "2")  # fmt: skip
     try:
-        evs = wait_for(run, lambda evs: sum(e.type == "dispatched" for e in evs) == 2, timeout=120)
+        evs = wait_for(run, lambda evs: any(e.type == "dispatched" for e in evs), timeout=120)
         victim = next(e.job_id for e in evs if e.type == "dispatched")
         deadline = time.time() + 60
         while not (workdir / "jobs" / victim / "started").exists() and time.time() < deadline:
@@ -184,9 +184,9 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     assert Counter(e.job_id for e in evs if e.type == "finished") == Counter(set(finished))
     assert finished[victim].outcome == "lost" and "CANCELLED" in finished[victim].detail
     ok = sorted(j for j, e in finished.items() if e.outcome == "ok")
-    assert len(ok) == 2 and f"{victim}-r1" in ok
+    assert ok == [f"{victim}-r1"]
     assert Counter(e.job_id for e in evs if e.type == "harvested") == Counter(ok)  # once each
-    assert len([e for e in evs if e.type == "anchor_added"]) == 2
+    assert len([e for e in evs if e.type == "anchor_added"]) == 1
     # every job reached Slurm once: resubmitting after the SIGKILL reattached, never re-ran
     names = Counter(name for _id, name, _state in slurm.squeue())
     assert all(names[engine_name(workdir / "jobs" / job)] == 1 for job in finished)

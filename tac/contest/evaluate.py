@@ -31,6 +31,7 @@ from tac.video.decode import count_frames, iter_pair_batches
 from tac.video.raw import raw_frame_count, read_raw
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+TICK_S = 0.5  # how often a running inflate's progress (frames written so far) is reported
 REPORTS = ("report.txt", "result.json", "per_sample.csv")
 WRITTEN = ("inflate.log", "archive", "inflated", *REPORTS)  # everything tac writes in the out dir
 
@@ -45,8 +46,10 @@ def run_inflate(
     names_file: Path,
     timeout_s: float,
     log: Path,
+    on_tick: Callable[[], None] | None = None,
 ) -> float:
-    """`bash inflate.sh ARCHIVE_DIR OUTPUT_DIR VIDEO_NAMES_FILE`; returns its wall time."""
+    """`bash inflate.sh ARCHIVE_DIR OUTPUT_DIR VIDEO_NAMES_FILE`; returns its wall time.
+    `on_tick` is called about twice a second while it runs (progress in frames written)."""
     script = submission_dir / "inflate.sh"
     if not script.is_file():
         raise TacError(
@@ -76,7 +79,16 @@ def run_inflate(
             start_new_session=True,
         )
         try:
-            sessions.wait_unreaped(proc, timeout_s)
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    sessions.wait_unreaped(proc, max(0.0, min(TICK_S, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        raise
+                    if on_tick:
+                        on_tick()
         except subprocess.TimeoutExpired:
             raise TacError(
                 f"{script}: inflate did not finish within {timeout_s:.0f} s; see {log}"
@@ -180,13 +192,22 @@ def evaluate_submission(
     unpack_archive(archive, archive_dir)
     # Measured before any submission code runs; inflate must not be able to change it.
     archive_stat = (archive.stat().st_size, sha256_file(archive))
+    frames = sum(expected_frames(originals, name) for name in originals.video_names)
+
+    def inflate_tick() -> None:  # frames written so far, from the .raw files' sizes
+        written = (
+            sum(f.stat().st_size for f in inflated.glob("*.raw") if f.is_file()) // C.FRAME_BYTES
+        )
+        progress("inflate frames", min(written, frames), frames)
+
     if progress:
-        progress("inflate", 0, 1)
+        progress("inflate frames", 0, frames)
     run_inflate(
-        sub, archive_dir, inflated, originals.names_file, inflate_timeout_s, out / "inflate.log"
-    )
+        sub, archive_dir, inflated, originals.names_file, inflate_timeout_s, out / "inflate.log",
+        on_tick=inflate_tick if progress else None,
+    )  # fmt: skip
     if progress:
-        progress("inflate", 1, 1)
+        progress("inflate frames", frames, frames)
     if (archive.stat().st_size, sha256_file(archive)) != archive_stat:
         raise TacError(f"{archive}: changed while inflate.sh ran; refusing to score it")
     atomic.refuse_symlinks(out, *REPORTS)  # inflate.sh ran in the submission directory

@@ -42,7 +42,25 @@ def train_device(asked: str | None) -> str:
     return asked or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+class Stages:
+    """Wall time per stage of a job, logged as one line at the end (where a job's time goes)."""
+
+    def __init__(self) -> None:
+        self.start = self.mark = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.mark
+        self.mark = now
+
+    def line(self) -> str:
+        parts = " · ".join(f"{name} {s:.1f} s" for name, s in self.seconds.items())
+        return f"stages: {parts} · total {time.perf_counter() - self.start:.1f} s"
+
+
 def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> EvalResult:
+    stages = Stages()
     from tac.contest.evaluate import evaluate_submission
     from tac.contest.originals import demo_originals, resolve_originals
     from tac.contest.scorer import Scorer
@@ -50,6 +68,7 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
     from tac.lanes import get_lane
     from tac.submission.build import build_submission
 
+    stages.done("imports")
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,6 +86,7 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
             "install the same weights (or stand-ins from the same torch) on every host"
         )
     axis = "cuda" if spec.runner_axis == "cuda" else "cpu"
+    stages.done("data")
     lane = get_lane(cand.lane)
     settings = lane.prepare(cand.params)
     job = JobContext(
@@ -76,14 +96,25 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
         cache(lambda: Scorer(weights, axis)),
     )
     trained = lane.train(settings, cand.params, originals, out, job)
+    stages.done("train")
     label = lane.label(settings) + (f" + {trained.label}" if trained and trained.label else "")
     log(f"building the submission ({label})")
     sub = build_submission(lane, settings, originals, out / "submission", log=log, trained=trained)
+    stages.done("build")
+    scorer = job.scorer()
+    stages.done("scorers")
     log("evaluating exactly (all samples)")
-    result = evaluate_submission(sub, originals, job.scorer(), out_dir=out / "eval")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "inflate frames" and done == total and "inflate" not in stages.seconds:
+            stages.done("inflate")  # unpacking and inflate.sh, until every frame is written
+
+    result = evaluate_submission(sub, originals, scorer, out_dir=out / "eval", progress=progress)
+    stages.done("score")
     # The inflated frames are large and reproducible from the archive: do not keep them.
     for bulky in ("inflated", "archive"):
         shutil.rmtree(out / "eval" / bulky, ignore_errors=True)
     log(f"score {result.score:.4f} (seg {result.seg:.6f}, pose {result.pose:.6f}, {result.archive_bytes:,} bytes) in {time.perf_counter() - start:.0f} s")  # fmt: skip
+    log(stages.line())
     save_record(result, out / "result.json")
     return result
