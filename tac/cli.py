@@ -372,7 +372,7 @@ def demo_run(
         warnings = sum(f.severity == "warning" for f in row.findings)
         timing = next(
             (
-                f.message.split("≈ ")[1].split(" of")[0]
+                f.message.split("frames ≈ ")[1].split(" of")[0]
                 for f in row.findings
                 if f.code == "inflate-time"
             ),

@@ -1,6 +1,7 @@
 """Built submissions: reproducible, self-contained, and scored the same by every route."""
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -82,6 +83,11 @@ def test_check_passes_a_built_submission(hevc_submission, short_demo):
     assert not [f for f in findings if f.severity == "error"], findings
     codes = {f.code for f in findings}
     assert {"rate", "contest-rate", "inflate-time"} <= codes
+    # the projection is start-up once plus frames × the per-frame time, not start-up × 30
+    [timing] = [f.message for f in findings if f.code == "inflate-time"]
+    wall, frames, startup, ms, minutes = (float(x) for x in re.findall(r"took ([\d.]+) s for (\d+) frames here \(start-up ([\d.]+) s, then (\d+) ms a frame\); 1200 frames ≈ ([\d.]+) min", timing)[0])  # fmt: skip
+    assert startup > 0 and minutes * 60 == pytest.approx(startup + ms / 1e3 * 1200, abs=3.5)
+    assert minutes * 60 < wall / frames * 1200
 
 
 def make_sub(root, members, inflate_py="import numpy\n"):
