@@ -81,6 +81,37 @@ def test_resume_continues_where_it_stopped(dark_pairs, scorer, tmp_path):
     assert second.steps == 4
 
 
+def test_ctrl_c_saves_the_state_and_resume_continues_from_it(
+    dark_pairs, scorer, tmp_path, monkeypatch
+):
+    """A KeyboardInterrupt in the middle of training (Ctrl-C; tac turns SIGTERM into one too)
+    saves the state of the last finished step before it propagates; --resume starts there."""
+    from tac import Trainer, build_postfilter
+
+    def config(steps):
+        return TrainConfig(arch="standard", hidden=4, max_steps=steps, evals=1, tag="c",
+                           out_dir=str(tmp_path), progress=False)  # fmt: skip
+
+    real_log = Trainer._log
+
+    def ctrl_c_after_step_3(self, record):
+        real_log(self, record)
+        if record.get("event") == "step" and record["step"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_log", ctrl_c_after_step_3)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(build_postfilter("standard", hidden=4), config(8)).fit(*dark_pairs, scorer.posenet, scorer.segnet)  # fmt: skip
+    monkeypatch.setattr(Trainer, "_log", real_log)
+    events = [json.loads(x) for x in (tmp_path / "c.telemetry.jsonl").open()]
+    assert (events[-1]["event"], events[-1]["step"]) == ("interrupted", 3)
+    assert json.loads((tmp_path / "c.state.json").read_text())["step"] == 3
+    resumed = Trainer(build_postfilter("standard", hidden=4), config(5)).fit(*dark_pairs, scorer.posenet, scorer.segnet, resume=True)  # fmt: skip
+    starts = [json.loads(x) for x in (tmp_path / "c.telemetry.jsonl").open() if '"start"' in x]
+    assert starts[-1]["resumed_at"] == 3 and resumed.steps == 5
+
+
 def test_scorer_view_sees_what_the_evaluator_sees(scorer, demo_frames):
     pairs = torch.from_numpy(demo_frames[:4].reshape(2, 2, 874, 1164, 3))
     exact = scorer.outputs(pairs)

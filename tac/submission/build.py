@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,22 +86,31 @@ def build_submission(
     `trained` is what the lane's train step produced (a post-filter checkpoint for the codec
     lane): the lane's payload step turns it into archive members and inflate settings.
     """
+    log = log or (lambda message: None)
+    start = time.perf_counter()
     extra, config, extra_manifest = lane.payload(settings, trained, log)
+    if extra:
+        log(f"payload: {len(extra)} member(s), {sum(len(b) if isinstance(b, bytes) else b.stat().st_size for b in extra.values()):,} bytes ({time.perf_counter() - start:.1f} s)")  # fmt: skip
     out = _fresh_dir(Path(out_dir))
     members: dict[str, Path | bytes] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=".payload-") as tmp:
-        for name in originals.video_names:
-            stem = Path(name).stem
-            if log:
-                log(f"compressing {name} with {lane.name} lane")
+        for i, name in enumerate(originals.video_names, 1):
+            stem, began = Path(name).stem, time.perf_counter()
+            log(f"[{i}/{len(originals.video_names)}] {name}: {lane.name} lane")
+            written = 0
             for path in lane.compress(
                 iter_frames(originals.path(name)), settings, Path(tmp) / stem
             ):
                 members[path.name] = path.read_bytes()
+                written += len(members[path.name])
+            log(f"[{i}/{len(originals.video_names)}] {name}: {written:,} bytes in {time.perf_counter() - began:.1f} s")  # fmt: skip
         clash = sorted(set(extra) & set(members))
         if clash:
             raise TacError(f"{lane.name} lane: archive member {clash[0]!r} written twice")
         members.update(extra)
     # the payload files were read into `members`: `out` is empty again for the packaging
     manifest = {"lane": lane.name, "params": settings.model_dump(), "videos": list(originals.video_names), **extra_manifest}  # fmt: skip
-    return package_submission(out, members, lane.inflate_files(), config, manifest)
+    began = time.perf_counter()
+    sub = package_submission(out, members, lane.inflate_files(), config, manifest)
+    log(f"packaged {sub / 'archive.zip'}: {(sub / 'archive.zip').stat().st_size:,} bytes ({time.perf_counter() - began:.1f} s; {time.perf_counter() - start:.1f} s in all)")  # fmt: skip
+    return sub

@@ -183,41 +183,54 @@ class Trainer:
         order: Iterator[torch.Tensor] = iter(())
         progress = _progress(cfg.progress, total, step)
         stopped = "steps"
-        while step < total:
-            if cfg.max_wall_s is not None and time.perf_counter() - start > cfg.max_wall_s:
-                stopped = "wall clock"
-                break
-            idx = next(order, None)
-            if idx is None:
-                order = iter(torch.from_numpy(rng.permutation(n)).split(cfg.batch_size))
-                idx = next(order)
-            comp, gt, sal = get_batch(idx)
-            tgt = target(idx, gt)
-            out = filter_pairs(self.model, comp.to(self.device))
-            view = scorer_view(posenet, segnet, out)
-            loss = scorer_loss(view, tgt, cfg.loss)
-            if cfg.feature_weight:
-                loss = loss + cfg.feature_weight * feature_matching(view, tgt)
-            if cfg.recon_weight:
-                gt_f = gt.to(self.device).permute(0, 1, 4, 2, 3).float()
-                s = None if sal is None else sal.to(self.device)
-                loss = loss + cfg.recon_weight * saliency_reconstruction(out, gt_f, s, cfg.alpha)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if ema is not None:
-                ema.update(self.model)
-            if step > swa_from:
-                swa.update(self.model)
-            self._log(
-                {"event": "step", "step": step, "loss": loss.item(), "lr": sched.get_last_lr()[0]}
-            )
-            progress(step, loss.item())
-            if step in eval_at:
-                best = self._evaluate(exact, ema, swa, step, best, history)
-                self._save_state(opt, sched, ema, swa, step, best)
+        try:
+            while step < total:
+                if cfg.max_wall_s is not None and time.perf_counter() - start > cfg.max_wall_s:
+                    stopped = "wall clock"
+                    break
+                idx = next(order, None)
+                if idx is None:
+                    order = iter(torch.from_numpy(rng.permutation(n)).split(cfg.batch_size))
+                    idx = next(order)
+                comp, gt, sal = get_batch(idx)
+                tgt = target(idx, gt)
+                out = filter_pairs(self.model, comp.to(self.device))
+                view = scorer_view(posenet, segnet, out)
+                loss = scorer_loss(view, tgt, cfg.loss)
+                if cfg.feature_weight:
+                    loss = loss + cfg.feature_weight * feature_matching(view, tgt)
+                if cfg.recon_weight:
+                    gt_f = gt.to(self.device).permute(0, 1, 4, 2, 3).float()
+                    s = None if sal is None else sal.to(self.device)
+                    loss = loss + cfg.recon_weight * saliency_reconstruction(
+                        out, gt_f, s, cfg.alpha
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                if ema is not None:
+                    ema.update(self.model)
+                if step > swa_from:
+                    swa.update(self.model)
+                self._log(
+                    {
+                        "event": "step",
+                        "step": step,
+                        "loss": loss.item(),
+                        "lr": sched.get_last_lr()[0],
+                    }
+                )
+                progress(step, loss.item())
+                if step in eval_at:
+                    best = self._evaluate(exact, ema, swa, step, best, history)
+                    self._save_state(opt, sched, ema, swa, step, best)
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): keep what was learnt, then stop
+            progress(None, None)
+            self._save_state(opt, sched, ema, swa, step, best)
+            self._log({"event": "interrupted", "step": step})
+            raise
         progress(None, None)
         if not history or history[-1]["step"] != step:
             best = self._evaluate(exact, ema, swa, step, best, history)

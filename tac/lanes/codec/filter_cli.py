@@ -135,7 +135,11 @@ def train_cmd(
     err.print(
         f"[dim]training {config.arch} h{config.hidden} ({profile}) with {scorer.weights.describe()}[/]"
     )
-    s = train(config, data_dir, scorer, resume=resume)
+    try:
+        s = train(config, data_dir, scorer, resume=resume)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the training state is saved in {out}; the same command with --resume continues it")  # fmt: skip
+        raise
     if s.after >= s.before:
         err.print(
             "[yellow]no improvement:[/] the quantized filter does not beat the unfiltered frames; "

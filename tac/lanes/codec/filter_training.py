@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,16 +39,28 @@ def shipped_filter_bytes(model, bits: int) -> int:
     return member_cost(FILTER_MEMBER, filter_blob(model, bits))
 
 
+def _counted(frames, label: str, log: Callable[[str], None], every_s: float = 2.0):
+    """Pass frames through, logging how many went by every `every_s` (long steps speak up)."""
+    start = last = time.perf_counter()
+    n = 0
+    for n, frame in enumerate(frames, 1):
+        yield frame
+        if time.perf_counter() - last >= every_s:
+            last = time.perf_counter()
+            log(f"{label}: {n} frames ({n / (last - start):.1f}/s)")
+    log(f"{label}: {n} frames in {time.perf_counter() - start:.1f} s")
+
+
 def prepare_frames(
     originals: Originals, params: CodecParams, out: Path, log: Callable[[str], None]
 ) -> dict:
     """Encode the first original with the codec lane; write comp.raw, gt.raw, meta.json."""
     name = originals.video_names[0]
     out.mkdir(parents=True, exist_ok=True)
-    log(f"encoding {name} ({params.short()})")
-    [payload] = compress(iter_frames(originals.path(name)), params, out / "payload")
-    n_comp = write_raw(out / "comp.raw", inflate([payload], params))
-    n_gt = write_raw(out / "gt.raw", (f.numpy() for f in iter_frames(originals.path(name))))
+    log(f"preparing frames: encoding {name} ({params.short()}), decoding it, writing both")
+    [payload] = compress(_counted(iter_frames(originals.path(name)), f"encoding {name}", log), params, out / "payload")  # fmt: skip
+    n_comp = write_raw(out / "comp.raw", _counted(inflate([payload], params), "decoding the encoded frames", log))  # fmt: skip
+    n_gt = write_raw(out / "gt.raw", _counted((f.numpy() for f in iter_frames(originals.path(name))), "writing the original frames", log))  # fmt: skip
     if n_comp != n_gt:
         raise TacError(f"{payload}: decoded {n_comp} frames but the original has {n_gt}")
     meta = {
