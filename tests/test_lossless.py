@@ -497,3 +497,22 @@ def test_the_original_spelling_compress_to_out_tac_then_decompress_it(tmp_path):
     assert (tmp_path / "out").read_bytes() == (tmp_path / "kept.bin").read_bytes()
     assert run_tac("lossless", "compress", str(tmp_path / "kept.bin")).returncode == 0
     assert (tmp_path / "kept.bin.tacl").is_file()
+
+
+def test_auto_samples_large_chunks_and_stays_within_a_percent_of_exhaustive():
+    """Above 1 MiB a chunk's sample shortlists the codecs; only those compress the whole chunk."""
+    from tac.lossless import codecs as lc
+
+    rng = np.random.default_rng(3)
+    smooth = np.repeat(rng.integers(0, 255, 40_000, dtype=np.uint8), 40).tobytes()  # long runs
+    data = smooth + _rng_bytes(400_000)  # 2 MB: compressible, then not
+    exhaustive = compress_bytes(data, "exhaustive", chunk_size=2 * 1024 * 1024)
+    auto = compress_bytes(data, "auto", chunk_size=2 * 1024 * 1024)
+    assert decompress_bytes(auto) == data and len(auto) <= 1.01 * len(exhaustive)
+    sample = lc.sample_of(data)
+    assert len(sample) == lc.SAMPLE_WINDOWS * lc.SAMPLE_WINDOW < len(data)
+    listed = lc.shortlist(data, list(lc.BY_ID.values()))
+    assert 1 <= len(listed) < len(lc.BY_ID)  # not every codec runs on the whole chunk
+    assert lc.shortlist(data[:1000], list(lc.BY_ID.values())) == list(
+        lc.BY_ID.values()
+    )  # small: all

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tac.atomic import atomic_writer
 from tac.errors import TacError
-from tac.lossless.codecs import AUTO, CHOICES, CodecError
+from tac.lossless.codecs import AUTO, CHOICES, POLICIES, CodecError
 from tac.lossless.container import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_SIZE,
@@ -33,7 +33,9 @@ from tac.lossless.container import (
     write_stream,
 )
 
-CODECS: tuple[str, ...] = CHOICES[1:]  # the single codecs, in id order; CHOICES adds "auto"
+CODECS: tuple[str, ...] = CHOICES[
+    len(POLICIES) :
+]  # the single codecs, in id order; CHOICES adds the policies
 
 __all__ = [
     "AUTO",

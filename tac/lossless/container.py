@@ -39,6 +39,7 @@ from typing import BinaryIO
 
 from tac.errors import TacError
 from tac.lossless.codecs import (
+    AUTO,
     BY_ID,
     RETIRED,
     Codec,
@@ -144,7 +145,7 @@ def write_stream(
         while data := _read_full(src, chunk_size):
             if chunks == _MAX_CHUNKS:
                 raise TacError(f"input has more than {_MAX_CHUNKS} chunks; use a larger chunk size")
-            chosen, payload = compress_chunk(data, codecs, level, pool)
+            chosen, payload = compress_chunk(data, codecs, level, pool, sampled=codec == AUTO)
             prefix = CHUNK_PREFIX.pack(chosen.id, len(data), len(payload), zlib.crc32(data))
             dst.write(prefix + struct.pack("<I", zlib.crc32(payload, zlib.crc32(prefix))))
             dst.write(payload)
