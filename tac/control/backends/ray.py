@@ -15,7 +15,7 @@ import time
 from tac.control.backends.local import LocalBackend
 from tac.control.hosts import RayCluster
 from tac.jobs.engines import EngineUnavailable
-from tac.jobs.engines.ray_jobs import RayEngine, _client, _short
+from tac.jobs.engines.ray_jobs import RayEngine, client_for, short_error
 
 CHECK_TIMEOUT_S = 120.0
 
@@ -43,7 +43,7 @@ class RayBackend(LocalBackend):
                   "tac": False, "tac_version": None, "gpu": None, "free_bytes": None, "error": None}  # fmt: skip
         engine: RayEngine = self.engine
         try:
-            client = _client(engine.address)
+            client = client_for(engine.address)
             report["reachable"] = True
             probe = client.submit_job(
                 entrypoint=engine.entrypoint([sys.executable, "-m", "tac.cli", "--version"]),
@@ -62,7 +62,7 @@ class RayBackend(LocalBackend):
             report["error"] = str(exc)
             return report
         except Exception as exc:
-            report["error"] = f"Ray: {_short(exc)}"
+            report["error"] = f"Ray: {short_error(exc)}"
         report["gpu"] = f"{self.cluster.gpus_per_job:g} per job" if self.cluster.gpus_per_job else "none asked"  # fmt: skip
         report["free_bytes"] = self.free_bytes()
         return report

@@ -30,7 +30,7 @@ submission_id = engine_name  # the Ray job's submission id
 
 
 @functools.lru_cache(maxsize=8)
-def _client(address: str):
+def client_for(address: str):
     try:
         from ray.job_submission import JobSubmissionClient
     except ImportError:
@@ -41,7 +41,7 @@ def _client(address: str):
         raise EngineUnavailable(f"Ray at {address} unreachable: {exc}") from None
 
 
-def _short(exc: Exception) -> str:
+def short_error(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[-1] if lines else type(exc).__name__)[:300]
 
@@ -78,7 +78,7 @@ class RayEngine(Engine):
         return shlex.join(argv)
 
     def start(self, job: Path, argv: list[str]) -> None:
-        client = _client(self.address)
+        client = client_for(self.address)
         try:
             client.submit_job(
                 entrypoint=self.entrypoint(argv),
@@ -93,17 +93,17 @@ class RayEngine(Engine):
             if "already exists" in str(exc):  # submitted before a crash: it is that job
                 return
             (job / "spec.json").unlink(missing_ok=True)  # nothing queued: a resubmit starts it
-            raise EngineUnavailable(f"Ray refused job {job.name}: {_short(exc)}") from None
+            raise EngineUnavailable(f"Ray refused job {job.name}: {short_error(exc)}") from None
 
     def ray_status(self, job: Path) -> tuple[str, str] | None:
         """(PENDING|RUNNING|STOPPED|SUCCEEDED|FAILED, Ray's message), or None for an unknown id."""
-        client = _client(self.address)
+        client = client_for(self.address)
         try:
             info = client.get_job_info(submission_id(job))
         except Exception as exc:
             if "does not exist" in str(exc):
                 return None
-            raise EngineUnavailable(f"Ray at {self.address}: {_short(exc)}") from None
+            raise EngineUnavailable(f"Ray at {self.address}: {short_error(exc)}") from None
         return str(info.status.value), (info.message or "").strip()
 
     def view(self, job: Path) -> EngineView:
@@ -121,10 +121,10 @@ class RayEngine(Engine):
     def stop(self, job: Path, grace_s: float) -> None:
         # Ray sends SIGTERM to the entrypoint's process group, then SIGKILL a few seconds later
         try:
-            _client(self.address).stop_job(submission_id(job))
+            client_for(self.address).stop_job(submission_id(job))
         except Exception as exc:
             if "does not exist" not in str(exc):
-                raise EngineUnavailable(f"Ray could not stop {submission_id(job)}: {_short(exc)}") from None  # fmt: skip
+                raise EngineUnavailable(f"Ray could not stop {submission_id(job)}: {short_error(exc)}") from None  # fmt: skip
         deadline = time.time() + 2 * grace_s
         while time.time() < deadline and (self.ray_status(job) or ("",))[0] in (
             "PENDING",
