@@ -31,7 +31,7 @@ GPUs per job on the cluster kinds.
     login = "me@login.cluster.org"      # optional: sbatch/squeue/scancel over ssh (with the ssh
                                         # fields above: port, tac, identity_file, …); default:
                                         # this machine is a login node
-    partition = "gpu"                   # optional, as account, mem ("16G") and time_margin_s
+    partition = "gpu"                   # optional, as account and mem ("16G")
     cpus_per_job = 4
     gpus_per_job = 1
     sbatch_args = ["--qos=normal"]      # optional: more sbatch options, each "--name=value"
