@@ -44,8 +44,8 @@ def _(load_run, mo, run_dir):
     mo.md(f"""
     ## {run.name}
 
-    **{run.status}** · {summary['cycles']} cycles · {summary['anchors']} anchors ·
-    spent {summary['spent']:.4f} · scored on {run.scored_on}
+    **{run.status}** · {summary["cycles"]} cycles · {summary["anchors"]} anchors ·
+    spent {summary["spent"]:.4f} · scored on {run.scored_on}
     """)
     return run, summary
 

@@ -150,7 +150,7 @@ def test_lossless_codecs_are_a_registry_in_id_order():
 
     assert isinstance(REGISTRY, Registry)
     assert CODECS == ("store", "zlib", "lzma", "bz2", "brotli", "zstd")  # id order, as before
-    assert CHOICES == ("auto", *CODECS)
+    assert CHOICES == ("auto", "exhaustive", *CODECS)  # the two policies, then the codecs
     assert REGISTRY.names() == sorted(CODECS)
     assert [c.name for c in BY_ID.values()] == list(CODECS)  # id order: the container format
     assert {c.id: c for _, c in REGISTRY.items()} == BY_ID
