@@ -115,27 +115,23 @@ def status(workdir: str | os.PathLike, job_id: str) -> dict:
     if not (d / "spec.json").is_file():
         return {"job_id": job_id, "state": "unknown"}
     pid_text = _read(d / "pid")
-    started = _mtime(d / STARTED)
-    log = d / "log.txt"
-    info = {
-        "job_id": job_id,
-        "pid": int(pid_text) if pid_text else None,
-        "exit_code": None,
-        "log_bytes": log.stat().st_size if log.exists() else 0,
-        "heartbeat": log.stat().st_mtime if log.exists() else started,
-        "detail": "",
-    }
+    info = {"job_id": job_id, "pid": int(pid_text) if pid_text else None, "detail": ""}
     ended = _ended(d)
     if ended is None:
         view = engines.load(d).view(d)
         # the job may have ended while the engine was asked: its files decide, read again
         ended = _ended(d)
-        if ended is None:
-            if view.alive:
-                ended = "running", time.time(), None
-            else:
-                ended = "lost", info["heartbeat"] or started or time.time(), None
-                info["detail"] = view.detail
+        if ended is None and view.alive:
+            ended = "running", time.time(), None
+        elif ended is None:
+            info["detail"] = view.detail
+    # read after the end: a job that starts and ends between two reads still has its start
+    started = _mtime(d / STARTED)
+    log = d / "log.txt"
+    info["log_bytes"] = log.stat().st_size if log.exists() else 0
+    info["heartbeat"] = log.stat().st_mtime if log.exists() else started
+    if ended is None:
+        ended = "lost", info["heartbeat"] or started or time.time(), None
     state, end, info["exit_code"] = ended
     info.update(state=state, wall_s=max(0.0, end - started) if started else 0.0)
     return info
