@@ -9,22 +9,19 @@ job killed on the engine (retried) and the controller SIGKILLed and resumed.
 
 import asyncio
 import json
-import signal
 import sys
-import time
 from collections import Counter
 
 import pytest
 
 from tac.control.backends import backend_for
 from tac.control.hosts import RayCluster
-from tac.control.ledger import fold
 from tac.jobs.engines.ray_jobs import submission_id
 from tac.records import JobLimits
 from tests.conftest import run_tac
+from tests.engine_loop import assert_each_job_once_within_the_caps, kill_retry_sigkill_resume
 from tests.ray_fixture import ray_head  # noqa: F401
 from tests.test_control_units import spec
-from tests.test_loop import events, start_loop, wait_for
 from tests.test_slurm import RESULT, until
 
 pytestmark = pytest.mark.slow
@@ -105,43 +102,7 @@ def test_a_loop_on_ray_retries_a_job_killed_there_and_resumes_after_sigkill(ray_
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(f'[[backend]]\nkind = "ray"\nname = "rc"\naddress = "{ray_head.address}"\nstorage = "{storage}"\n'
                      'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
-    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "1",
-                      "--max-retries", "1", "--max-total-cost", "5", "--max-cost-per-job", "2")  # fmt: skip
     client = ray_head.client()
-    try:
-        evs = wait_for(run, lambda evs: any(e.type == "dispatched" for e in evs), timeout=120)
-        victim = next(e.job_id for e in evs if e.type == "dispatched")
-        deadline = time.time() + 60
-        while not (storage / "jobs" / victim / "started").exists() and time.time() < deadline:
-            time.sleep(0.1)
-        client.stop_job(submission_id(storage / "jobs" / victim))  # killed on the engine
-        wait_for(run, lambda evs: any(e.type == "dispatched" and e.job_id == f"{victim}-r1" for e in evs), timeout=120)  # fmt: skip
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert not fold(events(run)).finished
-    resumed = run_tac("loop", "--resume", str(run))
-    assert resumed.returncode == 0, resumed.stderr
-    evs = events(run)
-    assert fold(evs).finished
-    finished = {e.job_id: e for e in evs if e.type == "finished"}
-    assert Counter(e.job_id for e in evs if e.type == "finished") == Counter(set(finished))
-    assert finished[victim].outcome == "lost" and "STOPPED" in finished[victim].detail
-    ok = sorted(j for j, e in finished.items() if e.outcome == "ok")
-    assert ok == [f"{victim}-r1"]
-    assert Counter(e.job_id for e in evs if e.type == "harvested") == Counter(ok)
-    # every job reached Ray once: resume reattached by submission id, never re-ran
+    victim, evs = kill_retry_sigkill_resume(run, storage, hosts, lambda job: client.stop_job(submission_id(storage / "jobs" / job)))  # fmt: skip
     ids = Counter(j.submission_id for j in client.list_jobs())
-    assert all(ids[submission_id(storage / "jobs" / job)] == 1 for job in finished)
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["spent"] == pytest.approx(sum(e.cost for e in finished.values()))
-    assert 0 < summary["spent"] <= 5  # the caps hold: in all, and per job (reservations too)
-    reserved = Counter()
-    for e in evs:
-        if e.type == "reserved":
-            reserved[e.job_id] += e.amount
-    assert all(
-        e.cost <= reserved[j] + 1e-9 and reserved[j] <= 2 + 1e-9 for j, e in finished.items()
-    )
+    assert_each_job_once_within_the_caps(run, evs, victim, "STOPPED", lambda job: ids[submission_id(storage / "jobs" / job)])  # fmt: skip

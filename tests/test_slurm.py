@@ -9,7 +9,6 @@ and resumed, and every job runs once and is harvested once, with spend equal to 
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -20,14 +19,13 @@ import pytest
 from tac.control.backends import backend_for
 from tac.control.backends.base import BackendError
 from tac.control.hosts import SlurmCluster, load_backends
-from tac.control.ledger import fold
 from tac.jobs.engines import engine_name
 from tac.records import JobLimits
 from tests.conftest import run_tac
+from tests.engine_loop import assert_each_job_once_within_the_caps, kill_retry_sigkill_resume
 from tests.slurm_fixture import slurm  # noqa: F401
 from tests.sshd_fixture import sshd  # noqa: F401
 from tests.test_control_units import spec
-from tests.test_loop import events, start_loop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -159,44 +157,11 @@ def test_a_loop_on_slurm_retries_a_job_killed_there_and_resumes_after_sigkill(sl
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(f'[[backend]]\nkind = "slurm"\nname = "hpc"\nworkdir = "{workdir}"\n'
                      'concurrency = 2\nprice_per_cpu_hour = 36.0\nrunner_axis = "cpu"\n')  # fmt: skip
-    proc = start_loop(run, "--hosts", str(hosts), "--no-local", "--max-cycles", "1", "--explore", "1",
-                      "--max-retries", "1", "--max-total-cost", "5", "--max-cost-per-job", "2")  # fmt: skip
-    try:
-        evs = wait_for(run, lambda evs: any(e.type == "dispatched" for e in evs), timeout=120)
-        victim = next(e.job_id for e in evs if e.type == "dispatched")
-        deadline = time.time() + 60
-        while not (workdir / "jobs" / victim / "started").exists() and time.time() < deadline:
-            time.sleep(0.1)
-        subprocess.run(["scancel", slurm_id(workdir, victim)], check=True)  # killed on the engine
-        wait_for(run, lambda evs: any(e.type == "dispatched" and e.job_id == f"{victim}-r1" for e in evs), timeout=120)  # fmt: skip
-        proc.send_signal(signal.SIGKILL)  # the controller dies with the retry just dispatched
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert not fold(events(run)).finished
-    resumed = run_tac("loop", "--resume", str(run))
-    assert resumed.returncode == 0, resumed.stderr
-    evs = events(run)
-    state = fold(evs)
-    assert state.finished
-    finished = {e.job_id: e for e in evs if e.type == "finished"}
-    assert Counter(e.job_id for e in evs if e.type == "finished") == Counter(set(finished))
-    assert finished[victim].outcome == "lost" and "CANCELLED" in finished[victim].detail
-    ok = sorted(j for j, e in finished.items() if e.outcome == "ok")
-    assert ok == [f"{victim}-r1"]
-    assert Counter(e.job_id for e in evs if e.type == "harvested") == Counter(ok)  # once each
-    assert len([e for e in evs if e.type == "anchor_added"]) == 1
-    # every job reached Slurm once: resubmitting after the SIGKILL reattached, never re-ran
+
+    def scancel(job_id: str) -> None:
+        subprocess.run(["scancel", slurm_id(workdir, job_id)], check=True)
+
+    victim, evs = kill_retry_sigkill_resume(run, workdir, hosts, scancel)
     names = Counter(name for _id, name, _state in slurm.squeue())
-    assert all(names[engine_name(workdir / "jobs" / job)] == 1 for job in finished)
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["spent"] == pytest.approx(sum(e.cost for e in finished.values()))
-    assert 0 < summary["spent"] <= 5  # the caps hold: in all, and per job (reservations too)
-    reserved = Counter()
-    for e in evs:
-        if e.type == "reserved":
-            reserved[e.job_id] += e.amount
-    assert all(
-        e.cost <= reserved[j] + 1e-9 and reserved[j] <= 2 + 1e-9 for j, e in finished.items()
-    )
+    assert_each_job_once_within_the_caps(run, evs, victim, "CANCELLED", lambda job: names[engine_name(workdir / "jobs" / job)])  # fmt: skip
+    assert len([e for e in evs if e.type == "anchor_added"]) == 1

@@ -146,6 +146,11 @@ class _Cluster(BaseModel):
     runner_axis: Literal["cpu", "cuda"] = "cuda"
     device: Literal["cpu", "cuda"] | None = None
 
+    def backend_settings(self) -> dict:
+        """What every backend of a cluster takes from its table (beside workdir and engine)."""
+        return {"name": self.name, "concurrency": self.concurrency, "price_per_hour": self.job_price_per_hour,
+                "runner_axis": self.runner_axis, "device": self.device}  # fmt: skip
+
     @property
     def job_price_per_hour(self) -> float:
         """What an hour of one job costs: resources × price."""

@@ -27,11 +27,7 @@ class RayBackend(LocalBackend):
             memory_bytes=int(cluster.memory_gb * 2**30) if cluster.memory_gb else None,
             runtime_env=cluster.runtime_env, python=cluster.python,
         )  # fmt: skip
-        super().__init__(
-            workdir=cluster.storage, concurrency=cluster.concurrency,
-            price_per_hour=cluster.job_price_per_hour, runner_axis=cluster.runner_axis,
-            device=cluster.device, name=cluster.name, engine=engine,
-        )  # fmt: skip
+        super().__init__(workdir=cluster.storage, engine=engine, **cluster.backend_settings())
         self.cluster = cluster
 
     async def check(self) -> dict:

@@ -30,11 +30,7 @@ class SlurmHere(LocalBackend):
     """sbatch from this machine: a login node whose filesystem holds the job directories."""
 
     def __init__(self, cluster: SlurmCluster, engine: SlurmEngine):
-        super().__init__(
-            workdir=cluster.workdir, concurrency=cluster.concurrency,
-            price_per_hour=cluster.job_price_per_hour, runner_axis=cluster.runner_axis,
-            device=cluster.device, name=cluster.name, engine=engine,
-        )  # fmt: skip
+        super().__init__(workdir=cluster.workdir, engine=engine, **cluster.backend_settings())
         self.cluster = cluster
 
     async def check(self) -> dict:
