@@ -113,7 +113,9 @@ def test_views_show_candidates_gauges_refusals_and_header(tmp_path):
         spent, held, cap = gauges.values["total"]
         assert spent == pytest.approx(0.11) and held == pytest.approx(0.08) and cap == 1.0
         assert gauges.values["cycle"] == (pytest.approx(0.03), pytest.approx(0.08), 0.5)
-        assert "0.81 left" in gauges.text and "job cap 0.2" in gauges.text
+        assert (
+            "$0.81 left" in gauges.text and "job cap $0.20" in gauges.text
+        )  # the run's currency, in cents
         header = app.query_one(RunHeader).text
         assert "RUNNING" in header and "STAND-IN weights" in header and "cycle 2/3" in header
         await pilot.press("2")
@@ -152,7 +154,7 @@ def test_rows_update_in_place_while_events_stream_in(tmp_path):
         assert app.redraws - redraws < 20  # 405 events, a handful of frames
         await pilot.press("3")
         jobs = app.query_one(JobsTable)
-        assert cell(jobs, job, "state") == "ok" and cell(jobs, job, "cost") == "0.04"
+        assert cell(jobs, job, "state") == "ok" and cell(jobs, job, "cost") == "$0.04"
         assert app.query_one(BudgetGauges).values["total"][0] == pytest.approx(0.15)
 
     try:
@@ -357,9 +359,11 @@ def _snapshot_app(tmp_path: Path) -> DashApp:
 
 @pytest.mark.parametrize(
     "tab, size",
-    [("1", (80, 24)), ("2", (80, 24)), ("3", (80, 24)), ("4", (80, 24)), ("1", (120, 36))],
-    ids=["candidates-80x24", "refusals-80x24", "jobs-80x24", "bands-80x24", "candidates-120x36"],
-)
+    [("1", (80, 24)), ("2", (80, 24)), ("3", (80, 24)), ("4", (80, 24)), ("5", (80, 24)),
+     ("6", (80, 24)), ("question_mark", (80, 24)), ("1", (120, 36)), ("3", (120, 36)), ("5", (120, 36))],
+    ids=["candidates-80x24", "refusals-80x24", "jobs-80x24", "bands-80x24", "frontier-80x24",
+         "timeline-80x24", "help-80x24", "candidates-120x36", "jobs-120x36", "frontier-120x36"],
+)  # fmt: skip
 def test_snapshot(snap_compare, tmp_path, tab, size):
     app = _snapshot_app(tmp_path)
 
@@ -513,7 +517,8 @@ def test_started_loop_outlives_the_dashboard(tmp_path, monkeypatch):
 
     run_app(app, scenario)
     deadline = time.monotonic() + 180
-    while not any(e.type == "run_finished" for e in events(run_dir)):  # … the loop goes on
+    # … the loop goes on: its last act is summary.json, written after the run_finished event
+    while not (any(e.type == "run_finished" for e in events(run_dir)) and (run_dir / "summary.json").exists()):  # fmt: skip
         assert time.monotonic() < deadline, "the loop did not finish after the dashboard quit"
         time.sleep(0.2)
     assert json.loads((run_dir / "summary.json").read_text())["jobs"]["ok"] == 1

@@ -7,7 +7,7 @@ import dataclasses
 from functools import partial
 
 import pytest
-from textual.widgets import Markdown, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 import tui.tabs
 from tac.control.synthetic import mid_run
@@ -41,9 +41,9 @@ async def check_tabs(app: DashApp, pilot, tabs: tuple[Tab, ...]) -> None:
         assert isinstance(focused, Tabs) or app.query_one(f"#{tab.id}") in focused.ancestors
     await pilot.press("question_mark")
     assert isinstance(app.screen, HelpScreen)
-    shown = app.screen.query_one(Markdown).source
+    shown = app.screen.text.splitlines()
     for tab in tabs:
-        assert f"| `{tab.key}` | **{tab.title}**: {tab.help} |" in shown
+        assert f"{tab.key:>6} {tab.title:<13}{tab.help}" in shown
     await pilot.press("escape")
     assert not isinstance(app.screen, HelpScreen)
 
@@ -111,7 +111,11 @@ def test_the_candidates_table_shows_each_candidates_lane(tmp_path):
         await settled(app, pilot, events=run.ledger.seq)
         table = app.query_one(CandidatesTable)
         assert "lane" in [key for key, _ in COLUMNS]
-        assert [str(c.label) for c in table.columns.values()] == [label for _, label in COLUMNS]
+        labels = [label for _, label in COLUMNS]
+        assert [str(c.label) for c in table.columns.values()] == [
+            labels[0] + " ▲",
+            *labels[1:],
+        ]  # sorted by rank
         assert cell(table, "flat-q3", "lane") == "flat"
         assert cell(table, "flat-q3", "params") == "flat q3 (a label)"
         assert cell(table, "flat-q3", "rank") == "1"

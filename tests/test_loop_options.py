@@ -46,6 +46,7 @@ def one_error_line(proc) -> str:
         (["--train-profile", "nerv=contest"], "--train-profile nerv=…: 'nerv' is not a searched lane (--lanes codec)"),
         (["--train-profile", "=contest"], "--train-profile =contest: write NAME, or LANE=NAME"),
         (["--local-device", "gpu"], "--local-device gpu: Input should be 'cpu' or 'cuda'"),
+        (["--currency", "dollars"], "--currency dollars: String should have at most 3 characters"),
     ],
 )  # fmt: skip
 def test_bad_options_are_one_line_and_leave_nothing_behind(tmp_path, args, expected):
@@ -148,6 +149,7 @@ generator = "random"
 n = 50
 seed = 3
 max_cost_per_job = 1.0
+currency = "EUR"
 local_price_per_hour = 36.0
 hosts_file = "hosts.toml"
 local = true
@@ -176,6 +178,7 @@ def test_a_config_file_sets_every_option_the_command_line_overrides_and_a_run_re
         3,
     )
     assert config["max_cost_per_job"] == 1.0 and config["local_price_per_hour"] == 36.0
+    assert config["currency"] == "EUR"  # what tac-dash shows money in
     assert config["space"]["codec"]["codecs"] == ["hevc", "h264"] and config["space"]["codec"][
         "crfs"
     ] == [30, 34]

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
@@ -23,6 +25,7 @@ from tui.model import LedgerTail, RunModel, load
 from tui.screens.caps import CapsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.log import LogScreen
 from tui.tabs import Tab
 from tui.widgets.budget import BudgetGauges
 from tui.widgets.candidates import CandidatesTable
@@ -39,25 +42,46 @@ LOG_TAIL_BYTES = 16 * 1024
 class DashApp(App):
     CSS_PATH = "dash.tcss"
     TITLE = "tac-dash"
-    ENABLE_COMMAND_PALETTE = False  # every action has its key, and the footer needs the room
+    # tooltip: the line the command palette (ctrl+p) shows under each binding's description
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("p", "pause", "Pause"),  # resumes when paused
-        Binding("x", "stop", "Stop"),
-        Binding("c", "cancel_job", "Cancel job"),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            tooltip="Every key, and how steering reaches the loop",
+        ),  # fmt: skip
+        Binding("q", "quit", "Quit", tooltip="Quit the dashboard: the loop keeps running"),
+        # one key, two faces: the footer shows the one that applies (`check_action`)
+        Binding("p", "pause", "Pause", tooltip="Dispatch no new job (running jobs go on)"),
+        Binding("p", "resume", "Resume", tooltip="Dispatch again"),
+        Binding("x", "stop", "Stop", tooltip="Stop the loop; running jobs are cancelled"),
+        Binding(
+            "c", "cancel_job", "Cancel job", tooltip="Cancel the job selected in the jobs tab"
+        ),  # fmt: skip
+        Binding("l", "full_log", "Full log", tooltip="The selected job's whole log"),
+        Binding(
+            "f", "follow", "Follow", tooltip="The log pane follows the newest running job again"
+        ),  # fmt: skip
         # priority: the dialog opens before the app looks at the keys typed after `b` (else they
         # go to the table and are lost). Input fields consume printable keys before it.
-        Binding("b", "caps", "Caps", priority=True),
-        Binding("s", "sort", "Sort"),
+        Binding(
+            "b",
+            "caps",
+            "Caps",
+            priority=True,
+            tooltip="Change the budget caps (all three, after a yes)",
+        ),  # fmt: skip
+        Binding("s", "sort", "Sort", tooltip="Sort candidates by the next column (or click one)"),
     ]  # and each tab's key (`tui.tabs.TABS`), bound per app in __init__
+    ON_TAB = {"cancel_job": "jobs", "full_log": "jobs", "follow": "jobs", "sort": "candidates"}  # shown and working there only  # fmt: skip
 
     def __init__(self, run_dir: str | os.PathLike, poll_s: float = 0.2, refresh_hz: float = 4.0,
                  tabs: Sequence[Tab] | None = None):  # fmt: skip
         super().__init__()
         # the spec is read now, not at import: a test (or a plug-in) may have extended it
         self.tabs = tuple(tab_spec.TABS if tabs is None else tabs)
-        tab_spec.check(self.tabs, taken=(k for b in self.BINDINGS for k in b.key.split(",")))
+        tab_spec.check(self.tabs, taken={k for b in self.BINDINGS for k in b.key.split(",")})
         for tab in self.tabs:
             self.bind(tab.key, f"show_tab({tab.id!r})", description=tab.title, show=False)
         self.run_dir = Path(run_dir)
@@ -70,6 +94,7 @@ class DashApp(App):
         self._log_job: str | None = None  # the job whose log the worker follows
         self._caps_sent: dict[str, dict] = {}  # control id → caps sent, until acknowledged
         self.redraws = 0  # for benchmarks and tests: how many redraws the events cost
+        self._paused_drawn = False  # the pause state the footer shows
 
     # --- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -78,7 +103,7 @@ class DashApp(App):
         with TabbedContent(initial=self.tabs[0].id):
             for tab in self.tabs:
                 yield TabPane(f"{tab.key} {tab.title}", *tab.widgets(), id=tab.id)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = f"tac-dash {self.run_dir}"
@@ -152,9 +177,14 @@ class DashApp(App):
             self._acknowledge(m.controls)  # first: the header below shows what is still pending
             self.query_one(RunHeader).show(m, self._pending_text())
             self.query_one(BudgetGauges).show(m)
+            self.query_one("#candidates-caption", Static).update(
+                m.ranking.words() if m.ranking else Text("no ranking yet", "dim")
+            )
             table = self.query_one(CandidatesTable)
             table.sync(list(m.candidates.values()))
-            self.query_one(JobsTable).sync(m)
+            jobs = self.query_one(JobsTable)
+            jobs.sync(m)
+            self.query_one(LogTail).border_title = self._log_title(jobs)
             self.query_one(HostsPanel).show(m)
             self._draw_selected(table)
             active = self.query_one(TabbedContent).active
@@ -163,6 +193,18 @@ class DashApp(App):
             elif active == "frontier":
                 self.query_one(FrontierPlot).show(m)
             self.query_one(Timeline).show(m)
+            if m.state.paused != self._paused_drawn:  # the footer's p: Pause or Resume
+                self._paused_drawn = m.state.paused
+                self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        self.redraw(force=True)  # the header, gauges and jobs table fit what they draw to the width
+
+    def _log_title(self, jobs: JobsTable) -> str:
+        if jobs.selected is None:
+            return "log"
+        how = "following the running job" if jobs.follow else "f: follow the running job"
+        return f"{jobs.selected} · {how} · l: full log"
 
     def _draw_selected(self, table: CandidatesTable) -> None:
         row = table.selected
@@ -217,6 +259,7 @@ class DashApp(App):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         self.redraw(force=True)
+        self.refresh_bindings()  # the jobs tab's keys come and go with it
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -233,11 +276,10 @@ class DashApp(App):
         return next(t.key for t in self.tabs if t.id == tab)
 
     def action_sort(self) -> None:
-        self.action_show_tab("candidates")
         self.query_one(CandidatesTable).action_cycle_sort()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.tabs))
+        self.push_screen(HelpScreen(self.tabs, self.BINDINGS))
 
     # --- steering ---------------------------------------------------------------------------
     def _steerable(self) -> bool:
@@ -260,9 +302,42 @@ class DashApp(App):
             self.query_one(RunHeader).show(self.model, self._pending_text())
         return entry["id"]
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """False hides a binding from the footer (and the palette) where it does not apply."""
+        if action in ("pause", "resume"):
+            return self.model.state.paused == (action == "resume")
+        if action in self.ON_TAB and self.is_running and self.screen is self.screen_stack[0]:
+            return self.query_one(TabbedContent).active == self.ON_TAB[action]
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): every binding that applies now, then Textual's own."""
+        for binding in self.BINDINGS:
+            if self.check_action(binding.action, ()):
+                key = binding.key_display or binding.key
+                yield SystemCommand(binding.description, f"{key}: {binding.tooltip}", partial(self.run_action, binding.action))  # fmt: skip
+        for tab in self.tabs:
+            yield SystemCommand(f"Show {tab.title}", f"{tab.key}: {tab.help}", partial(self.action_show_tab, tab.id))  # fmt: skip
+        yield from super().get_system_commands(screen)
+
     def action_pause(self) -> None:
         if self._steerable():
-            self._send("resume" if self.model.state.paused else "pause")
+            self._send("pause")
+
+    def action_resume(self) -> None:
+        if self._steerable():
+            self._send("resume")
+
+    def action_full_log(self) -> None:
+        job_id = self.query_one(JobsTable).selected
+        if job_id is None:
+            self.notify("no job yet", severity="warning")
+            return
+        self.push_screen(LogScreen(job_id, self._log_path(job_id)))
+
+    def action_follow(self) -> None:
+        self.query_one(JobsTable).follow = True
+        self.redraw(force=True)
 
     def action_stop(self) -> None:
         if not self._steerable():

@@ -93,8 +93,26 @@ class CycleRow:
     started: float | None = None
     finished: float | None = None
     jobs: int = 0
-    best: float | None = None
+    best: float | None = None  # the run's best when the cycle finished
+    own_best: float | None = None  # the best this cycle's own jobs measured, so far
     exploring: bool = False
+
+
+@dataclass
+class RankingSummary:
+    """How much of the latest ranking the ledger shows: the top of the eligible candidates and a
+    few examples of each refusal (`tac.search.rank.Ranking.digest`), out of `n`."""
+
+    cycle: int
+    n: int
+    eligible: int
+    eligible_shown: int
+    refused_shown: int
+
+    def words(self) -> str:
+        refused = self.n - self.eligible
+        return (f"cycle {self.cycle} ranking: top {self.eligible_shown} of {self.eligible} eligible shown"
+                f", {self.refused_shown} of {refused} refused as examples")  # fmt: skip
 
 
 @dataclass
@@ -108,6 +126,7 @@ class RunModel:
     last_log: dict[str, str] = field(default_factory=dict)  # job id → last log line
     log_bytes: dict[str, int] = field(default_factory=dict)
     controls: list[dict] = field(default_factory=list)  # acknowledged control events, in order
+    ranking: RankingSummary | None = None  # the latest ranking, in numbers
     events: int = 0
     skipped: int = 0  # events the fold could not use (malformed known types)
     skipped_lines: int = 0  # ledger lines that were not JSON
@@ -147,7 +166,7 @@ class RunModel:
     # --- feeding --------------------------------------------------------------------------
     def reset(self) -> None:
         self.state, self.candidates, self.cycles = RunState(), {}, {}
-        self.last_log, self.log_bytes, self.controls = {}, {}, []
+        self.last_log, self.log_bytes, self.controls, self.ranking = {}, {}, [], None
         self.events = self.skipped = 0
         self.last_ts = None
 
@@ -181,13 +200,17 @@ class RunModel:
                     row.rank = None  # only the latest ranking has ranks
                 for r in e.shown:
                     row = self._row(r.id)
-                    row.rank, row.lane, row.params = r.rank, r.lane, r.params or row.params
+                    # a refused candidate has no place in the order: its position is an artefact
+                    row.rank = None if r.refusal else r.rank
+                    row.lane, row.params = r.lane, r.params or row.params
                     row.band = tuple(r.band) if r.band else None
                     if not row.bytes_measured:
                         row.bytes = r.bytes
                     row.refusal, row.reason = r.refusal, r.reason
                     if row.job_id is None:
                         row.status = "refused" if row.refusal else "eligible"
+                refused_shown = sum(r.refusal is not None for r in e.shown)
+                self.ranking = RankingSummary(e.cycle, e.n, e.eligible, len(e.shown) - refused_shown, refused_shown)  # fmt: skip
             case E.Exploring():
                 lanes = e.lanes or [""] * len(e.ids)  # older ledgers name no lanes here
                 for cid, params, lane in zip(e.ids, e.params or [""] * len(e.ids), lanes, strict=False):  # fmt: skip
@@ -221,11 +244,19 @@ class RunModel:
                 if not row.params and a.params is not None:
                     row.params = a.params.short()
                 row.lane = row.lane or a.lane or ""  # None: a lossless anchor has no lane
+                cycle = self.cycles.get(row.cycle) if row.cycle is not None else None
+                if cycle is not None and self._own(a) and (cycle.own_best is None or a.score < cycle.own_best):  # fmt: skip
+                    cycle.own_best = a.score
             case E.Log():
                 self.last_log[e.job_id] = e.last
                 self.log_bytes[e.job_id] = e.bytes
             case E.Control():
                 self.controls.append(e)
+
+    def _own(self, anchor) -> bool:
+        """Measured here: what `RunState.measured` keeps (lossy, this run's axis and weights)."""
+        c = self.state.config
+        return anchor.kind == "lossy" and anchor.runner_axis == c.get("runner_axis", "cpu") and anchor.weights == c.get("weights")  # fmt: skip
 
     def _job_row(self, job_id: str, status: str) -> None:
         job = self.state.jobs.get(job_id)

@@ -30,7 +30,7 @@ class Tab:
     title: str  # the tab's label, after its key
     widget: Callable[[], Widget | Iterable[Widget]]
     key: str  # a Textual key name: pressing it shows the tab
-    help: str  # what the tab shows, in one line
+    help: str  # what the tab shows, in one line of at most 56 characters (the help screen's room)
 
     def widgets(self) -> list[Widget]:
         made = self.widget()
@@ -38,7 +38,7 @@ class Tab:
 
 
 def _candidates() -> tuple[Widget, ...]:
-    return CandidatesTable(id="candidates-table"), Static(id="candidate-reason")
+    return Static(id="candidates-caption"), CandidatesTable(id="candidates-table"), Static(id="candidate-reason")  # fmt: skip
 
 
 def _jobs() -> tuple[Widget, ...]:
@@ -48,17 +48,17 @@ def _jobs() -> tuple[Widget, ...]:
 # fmt: off
 TABS: tuple[Tab, ...] = (
     Tab("candidates", "candidates", _candidates, key="1",
-        help="the ranking: predicted band (est.), bytes, status, measured score; why, below"),
+        help="the ranking: band (est.), bytes, status, score; why"),
     Tab("refusals", "refusals", partial(RefusalPanel, id="refusal-panel"), key="2",
-        help="what the predictor refused, counted by reason, and why the selected candidate was"),
+        help="refusals counted by reason; why the selected one was"),
     Tab("jobs", "jobs", _jobs, key="3",
         help="jobs and hosts; the selected job's log, followed live"),
     Tab("bands", "bands", partial(BandPlot, id="band-plot"), key="4",
         help="predicted bands against the scores measured afterwards"),
     Tab("frontier", "frontier", partial(FrontierPlot, id="frontier-plot"), key="5",
-        help="measured archive bytes against score, and the frontier of the best trade-offs"),
+        help="measured bytes against score, and the best trade-offs"),
     Tab("timeline", "timeline", partial(Timeline, id="timeline-view"), key="6",
-        help="cycles, and where the loop stands against its stopping rules"),
+        help="cycles, and where the loop stands against its stop rules"),
 )
 # fmt: on
 

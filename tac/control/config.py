@@ -72,6 +72,7 @@ class LoopConfig(BaseModel):
     max_total_cost: Cost | None = None
     max_cost_per_cycle: Cost | None = None
     max_cost_per_job: Cost | None = None
+    currency: str = Field("$", min_length=1, max_length=3)  # what prices count in: only shown
     convergence_eps: Cost = 0.0  # 0 = never declare convergence
     patience: int = Field(2, ge=1)
     max_bytes: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None

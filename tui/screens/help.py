@@ -1,60 +1,60 @@
-"""`?`: every key, and how steering reaches the loop."""
+"""`?`: every key (from the tabs and the app's bindings: one source), and what the numbers mean.
+Sized to fit an 80x24 terminal without scrolling."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from tui.tabs import Tab
 
-HELP = """\
-# tac-dash
-
-| key | what it does |
-|---|---|
-{tabs}
-| `s` | sort the candidates by the next column (or click a header; again reverses) |
-| `p` | pause / resume dispatching (running jobs go on) |
-| `c` | cancel the job selected in the jobs tab |
-| `b` | change the budget caps: all three are applied as shown, after a yes (empty = no cap) |
-| `x` | stop the loop (running jobs are cancelled) |
-| `?` | this help; `escape` closes it |
-| `q` | quit the dashboard: **the loop keeps running** |
-
-**Steering** appends a command to `RUN_DIR/control.jsonl`; the loop reads it every poll and
-acknowledges it in its ledger (a `control` event). Until then the header says *sent*. The same
-commands work without the dashboard: `tac steer RUN_DIR pause|resume|stop|cancel JOB|caps …`.
-
-**Numbers**: *predicted* bands are estimates from the score-band predictor (never anchors);
-*measured* scores are exact evaluations on the header's runner axis and scorer weights; `~` marks
-predicted bytes. Spend is metered wall time × each host's price; *held* is what running jobs
-have reserved.
-"""
+NOTES = """\
+Steering writes RUN_DIR/control.jsonl, as `tac steer` does; the header says
+"sent" until the loop acknowledges the command in its ledger.
+Predicted bands are estimates; measured scores are exact (header's axis and
+weights); ~ marks predicted bytes; held = what running jobs have reserved."""
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")  # a bar would end the table cell
+def help_text(tabs: Sequence[Tab], bindings: Sequence[Binding]) -> Text:
+    """One line per tab and per key (bindings on one key share its line), then the notes."""
+    t = Text(no_wrap=True, overflow="ellipsis")
 
+    def line(key: str, name: str, what: str) -> None:
+        t.append(f"{key:>6} ", "bold")
+        t.append(f"{name:<13}", "bold cyan")
+        t.append(f"{what}\n")
 
-def help_text(tabs: Sequence[Tab]) -> str:
-    """The help in Markdown: a line per tab (its key, title and what it shows), then the rest."""
-    rows = "\n".join(f"| `{t.key}` | **{t.title}**: {_cell(t.help)} |" for t in tabs)
-    return HELP.format(tabs=rows)
+    for tab in tabs:
+        line(tab.key, tab.title, tab.help)
+    by_key: dict[str, list[Binding]] = {}
+    for b in bindings:
+        by_key.setdefault(b.key_display or b.key, []).append(b)
+    for key, same in by_key.items():
+        line(key, "/".join(b.description for b in same), "; ".join(b.tooltip for b in same))
+    line("ctrl+p", "Palette", "every action by name")
+    t.append("\n")
+    t.append(NOTES, "dim")
+    return t
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, tabs: Sequence[Tab]):
+    def __init__(self, tabs: Sequence[Tab], bindings: Sequence[Binding]):
         super().__init__()
-        self.text = help_text(tabs)  # the Markdown shown: what tests read
+        self.content = help_text(tabs, bindings)
+        self.text = self.content.plain  # what tests read
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Markdown(self.text)
+        with VerticalScroll(id="help") as box:
+            box.border_title = "tac-dash keys"
+            box.border_subtitle = "escape closes"
+            yield Static(self.content, id="help-text")

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.model import RunModel
+from tui.money import money
 
 
 def gauge(spent: float, reserved: float, cap: float | None, width: int) -> Text:
@@ -25,10 +26,6 @@ def gauge(spent: float, reserved: float, cap: float | None, width: int) -> Text:
     return bar
 
 
-def money(x: float | None) -> str:
-    return "∞" if x is None else f"{x:.4g}"
-
-
 class BudgetGauges(Static):
     """Two gauges (total, this cycle) and the per-job cap; `values` keeps what was drawn."""
 
@@ -38,20 +35,31 @@ class BudgetGauges(Static):
 
     def show(self, model: RunModel) -> None:
         s, caps = model.state, model.caps()
+        cur = model.config.get("currency", "$")
         cycle_spent, cycle_reserved = model.cycle_committed(s.cycle)
         self.values = {
             "total": (s.spent, s.reserved, caps["max_total_cost"]),
             "cycle": (cycle_spent, cycle_reserved, caps["max_cost_per_cycle"]),
         }
-        width = max(8, min(40, self.size.width - 66))
-        out = Text(no_wrap=True, overflow="ellipsis")
+        job_cap = caps["max_cost_per_job"]
+        lines = []
         for name, (spent, reserved, cap) in self.values.items():
-            out.append(f"{'total' if name == 'total' else f'cycle {s.cycle}':>8} ", "bold")
-            out.append_text(gauge(spent, reserved, cap, width))
-            out.append(f" {spent:.4g} spent + {reserved:.4g} held of {money(cap)}")
+            words = f" {money(spent, cur)} spent + {money(reserved, cur)} held"
             if cap is not None:
-                out.append(f", {max(cap - spent - reserved, 0):.4g} left", "bold")
+                words += f" of {money(cap, cur)}, {money(max(cap - spent - reserved, 0), cur)} left"
+            tail = ""
             if name == "total":
-                out.append(f"   job cap {money(caps['max_cost_per_job'])}\n", "dim")
+                tail = "  job cap " + ("none" if job_cap is None else money(job_cap, cur))
+            lines.append((f"{'total' if name == 'total' else f'cycle {s.cycle}':>8} ", spent, reserved, cap, words, tail))  # fmt: skip
+        # the bars take what the words leave (one width: they line up); at 80 columns every
+        # number stays in view
+        width = max(6, min(40, min(self.size.width - len(a) - len(w) - len(t) for a, *_, w, t in lines)))  # fmt: skip
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i, (label, spent, reserved, cap, words, tail) in enumerate(lines):
+            out.append("\n" if i else "")
+            out.append(label, "bold")
+            out.append_text(gauge(spent, reserved, cap, width))
+            out.append(words)
+            out.append(tail, "dim")
         self.text = out.plain  # what tests and benchmarks read
         self.update(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui.model import CandidateRow
 
@@ -35,7 +36,10 @@ def cells(row: CandidateRow) -> tuple:
 
 
 def sort_value(row: CandidateRow, column: str):
-    """What a column sorts by: numbers as numbers, empty cells last."""
+    """What a column sorts by: numbers as numbers, empty cells last. Unranked rows follow the
+    ranking: the measured ones best first, then the rest, refused last."""
+    if column == "rank" and row.rank is None:
+        return (True, row.status == "refused", row.score is None, row.score or 0, row.id)
     value = {
         "rank": row.rank, "lane": row.lane or None, "params": row.params, "band": row.band[1] if row.band else None,
         "bytes": row.bytes, "status": row.status, "score": row.score, "id": row.id,
@@ -53,6 +57,7 @@ class CandidatesTable(DataTable):
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+        self._mark_sorted()
 
     def sync(self, rows: list[CandidateRow]) -> None:
         """Add new rows, update changed cells; never clear and refill (the cursor stays put)."""
@@ -76,6 +81,21 @@ class CandidatesTable(DataTable):
     def _sort(self) -> None:
         column = self.sort_column
         self.sort("id", key=lambda cid: sort_value(self.rows_by_id[cid], column), reverse=self.sort_reverse)  # fmt: skip
+        self._mark_sorted()
+
+    def _mark_sorted(self) -> None:
+        """▲ or ▼ after the label of the column the rows are sorted by."""
+        for key, label in COLUMNS:
+            column = self.columns[ColumnKey(key)]
+            if key == self.sort_column:
+                label += " ▼" if self.sort_reverse else " ▲"
+            if column.label.plain != label:
+                column.label = Text(label)
+                column.content_width = max(column.content_width, column.label.cell_len)
+        # DataTable has no API to relabel a column: its render caches must be told
+        self._require_update_dimensions = True
+        self._clear_caches()
+        self.refresh()
 
     def sort_by(self, column: str) -> None:
         if column == self.sort_column:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textual_plotext import PlotextPlot
 
 from tui.model import RunModel
@@ -51,20 +53,51 @@ class BandPlot(_Plot):
             labels.append(f"{r[0]}.{nth[r[0]]}")
         plt.xticks(xs, labels)
         plt.xlim(0.5, len(xs) + 0.5)
+        # margins: no mark on the frame, and the top fifth kept for the legend
+        ys = [v for r in rows for v in (r[2], r[4], r[5]) if v is not None]
+        span = (max(ys) - min(ys)) or 1.0
+        plt.ylim(min(ys) - 0.1 * span, max(ys) + 0.35 * span)
         self.refresh()
 
 
 class FrontierPlot(_Plot):
-    """Every measured setting as (archive bytes, score) and the frontier of the best trade-offs."""
+    """Every measured setting as (archive bytes, score) on a log-bytes axis (settings a few
+    times apart in size spread evenly), and the frontier of the best trade-offs, each of its
+    points labelled with its setting."""
 
     def show(self, model: RunModel) -> None:
         points, front = model.frontier()
-        if not self.begin(tuple(points), "measured: archive KB vs score (lower is better)", "no measured setting yet"):  # fmt: skip
+        labels = {p[2]: (model.candidates[p[2]].params if p[2] in model.candidates else p[2]) for p in points}  # fmt: skip
+        if not self.begin((tuple(points), tuple(labels.values())), "measured: archive bytes vs score (lower is better)", "no measured setting yet"):  # fmt: skip
             return
         plt = self.plt
-        plt.scatter([p[0] / 1000 for p in points], [p[1] for p in points], marker="•", color="cyan", label="anchors")  # fmt: skip
-        plt.plot(
-            [f[0] / 1000 for f in front], [f[1] for f in front], color="green", label="frontier"
-        )
-        plt.xlabel("archive KB")
+        # log bytes, drawn by hand: plotext's own log axis breaks on explicit limits
+        x = {p[2]: math.log10(p[0] / 1000) for p in points}
+        plt.plot([math.log10(f[0] / 1000) for f in front], [f[1] for f in front], color="green", label="frontier")  # fmt: skip
+        plt.scatter(list(x.values()), [p[1] for p in points], marker="•", color="cyan", label="anchors")  # fmt: skip
+        # margins: labels run right of their points (room for the longest one at this width:
+        # the pane's, or the terminal's before the pane is laid out), the legend sits top left
+        lo, hi = min(x.values()), max(x.values())
+        span = (hi - lo) or 1.0
+        columns = max(20, (self.size.width or self.app.size.width) - 8)
+        share = min(0.6, (max(map(len, labels.values())) + 2) / columns)
+        left, right = lo - 0.08 * span, hi + (1.08 * share / (1 - share)) * span
+        on_front = set(front)
+        for nbytes, score, cid in points:
+            if (nbytes, score) in on_front:  # one column right of its point
+                plt.text(labels[cid], x[cid] + (right - left) / columns, score, color="white", alignment="left")  # fmt: skip
+        plt.xlim(left, right)
+        ticks = log_ticks(left, right)
+        plt.xticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])
+        ys = [p[1] for p in points]
+        span = (max(ys) - min(ys)) or 1.0
+        plt.ylim(min(ys) - 0.1 * span, max(ys) + 0.3 * span)
+        plt.xlabel("archive KB (log scale)")
         self.refresh()
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 steps between 10**lo and 10**hi, thinned to at most 6."""
+    ticks = [m * 10.0**e for e in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo <= math.log10(t) <= hi]
+    return ticks[:: max(1, math.ceil(len(ticks) / 6))]

@@ -9,6 +9,10 @@ from tui.model import RunModel
 from tui.widgets.header import clock
 
 
+def score(x: float | None) -> str:
+    return "—" if x is None else f"{x:.4f}"
+
+
 class Timeline(Static):
     text = ""  # the plain text last drawn
 
@@ -16,15 +20,17 @@ class Timeline(Static):
         s, cfg = model.state, model.config
         t = Text()
         if not model.cycles:
-            t.append("no cycle yet", "dim")
+            t.append("no cycle yet\n", "dim")
+        else:
+            t.append(f"{'cycle':>5}  {'started':<9}  {'took':>7}  {'jobs':>4}  {'mode':<7}  {'run best':>8}  cycle's best\n", "bold")  # fmt: skip
         for c in sorted(model.cycles.values(), key=lambda c: c.cycle):
-            took = f"{c.finished - c.started:.0f} s" if c.finished and c.started else "running"
-            t.append(f"cycle {c.cycle:>3}  ", "bold")
-            t.append(f"{clock(c.started)}  {took:>8}  {c.jobs:>3} jobs  ")
-            t.append(
-                "explore " if c.exploring else "exploit ", "magenta" if c.exploring else "green"
-            )
-            t.append(f"best {'—' if c.best is None else f'{c.best:.4f}'}\n")
+            running = not c.finished
+            took = "running" if running else f"{c.finished - c.started:.0f} s" if c.started else "—"
+            best = model.best() if running else c.best  # a running cycle: the run's best so far
+            t.append(f"{c.cycle:>5}  {clock(c.started):<9}  {took:>7}  {c.jobs:>4}  ")
+            t.append(f"{'explore' if c.exploring else 'exploit':<7}  ", "magenta" if c.exploring else "green")  # fmt: skip
+            t.append(f"{score(best):>8}  {score(c.own_best):>12}")
+            t.append(" so far\n" if running else "\n", "dim")
         t.append("\n")
         eps, patience = cfg.get("convergence_eps", 0), cfg.get("patience", 2)
         if eps:
