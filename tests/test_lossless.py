@@ -194,12 +194,14 @@ def test_streaming_input_with_short_reads():
 
 
 @pytest.mark.parametrize("name", ["random", "zeros", "text", "weights"])
-def test_auto_never_larger_than_best_single_codec(name):
+def test_exhaustive_never_larger_than_best_single_codec_and_auto_never_above_store(name):
     data = PAYLOADS[name] * 3
     sizes = {c: len(compress_bytes(data, c, chunk_size=2048)) for c in CODECS}
-    auto = len(compress_bytes(data, "auto", chunk_size=2048))
-    assert auto <= min(sizes.values())  # same chunking, so the container overhead is equal
-    assert auto <= len(data) + OVERHEAD + CHUNK.size * -(-len(data) // 2048)
+    exhaustive = len(compress_bytes(data, "exhaustive", chunk_size=2048))
+    assert exhaustive <= min(sizes.values())  # same chunking, so the container overhead is equal
+    auto = compress_bytes(data, "auto", chunk_size=2048)  # several chunks at once: in order
+    assert decompress_bytes(auto) == data
+    assert len(auto) <= len(data) + OVERHEAD + CHUNK.size * -(-len(data) // 2048)
 
 
 def test_auto_stores_incompressible_data():
@@ -499,20 +501,41 @@ def test_the_original_spelling_compress_to_out_tac_then_decompress_it(tmp_path):
     assert (tmp_path / "kept.bin.tacl").is_file()
 
 
-def test_auto_samples_large_chunks_and_stays_within_a_percent_of_exhaustive():
-    """Above 1 MiB a chunk's sample shortlists the codecs; only those compress the whole chunk."""
+def _rgb_frames(n: int = 2, h: int = 240, w: int = 320) -> bytes:
+    """Smooth RGB frames: fixed-width samples, alike across a pixel and not byte to byte."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    frames = [np.stack([128 + 100 * np.sin(x / 40 + t) * np.cos(y / 30), 128 + 80 * np.cos((x + y) / 50), y / h * 255], -1) for t in range(n)]  # fmt: skip
+    return np.stack(frames).astype(np.uint8).tobytes()
+
+
+def test_auto_finds_the_delta_in_frames_and_beats_the_strongest_plain_codecs():
+    """`auto` picks by a sample at fast levels; on raw frames the delta filter's preset 0 beats
+    every codec that has no delta filter at its strongest (what `auto` once ran on each chunk)."""
     from tac.lossless import codecs as lc
 
-    rng = np.random.default_rng(3)
-    smooth = np.repeat(rng.integers(0, 255, 40_000, dtype=np.uint8), 40).tobytes()  # long runs
-    data = smooth + _rng_bytes(400_000)  # 2 MB: compressible, then not
-    exhaustive = compress_bytes(data, "exhaustive", chunk_size=2 * 1024 * 1024)
-    auto = compress_bytes(data, "auto", chunk_size=2 * 1024 * 1024)
-    assert decompress_bytes(auto) == data and len(auto) <= 1.01 * len(exhaustive)
+    data = _rgb_frames()
+    assert lc.delta_distance(data) == 3  # bytes of one pixel sample apart
+    assert [c.name for c in lc.shortlist(data, list(lc.BY_ID.values()))] == ["lzma-delta"]
+    out = io.BytesIO()
+    report = write_stream(io.BytesIO(data), out, codec="auto", chunk_size=64 * 1024)
+    assert set(report.codecs) == {"lzma-delta"} and decompress_bytes(out.getvalue()) == data
+    plain = [c for c in lc.BY_ID.values() if c.name != "lzma-delta"]
+    strongest = sum(
+        len(lc.compress_chunk(data[i : i + 64 * 1024], plain, None)[1])
+        for i in range(0, len(data), 64 * 1024)
+    )
+    assert report.stored_size < strongest
     sample = lc.sample_of(data)
-    assert len(sample) == lc.SAMPLE_WINDOWS * lc.SAMPLE_WINDOW < len(data)
-    listed = lc.shortlist(data, list(lc.BY_ID.values()))
-    assert 1 <= len(listed) < len(lc.BY_ID)  # not every codec runs on the whole chunk
-    assert lc.shortlist(data[:1000], list(lc.BY_ID.values())) == list(
-        lc.BY_ID.values()
-    )  # small: all
+    assert len(sample) == lc.SAMPLE_WINDOWS * min(lc.SAMPLE_WINDOW, len(data) // 32) < len(data)
+
+
+def test_auto_sends_noise_to_the_fastest_coder_and_keeps_the_bytes_right():
+    from tac.lossless import codecs as lc
+
+    noise = _rng_bytes(300_000)
+    assert lc.shortlist(noise, list(lc.BY_ID.values())) == [lc.REGISTRY.get("zstd")]
+    blob = compress_bytes(noise)  # zstd gains nothing on noise: the chunk is stored
+    assert decompress_bytes(blob) == noise and len(blob) == len(noise) + OVERHEAD + CHUNK.size
+    # lzma's presets are all extreme: `auto` leaves it to exhaustive and --codec lzma
+    assert all(c.in_auto for c in lc.shortlist(PAYLOADS["text"] * 50, list(lc.BY_ID.values())))
+    assert not lc.REGISTRY.get("lzma").in_auto

@@ -355,6 +355,12 @@ def test_ppmd_is_no_longer_written():
         ("brotli", bytes([0x11]) + bytes(8), "large window"),
         ("bz2", b"BZh0" + bz2.compress(bytes(4096))[4:], "BZh1..BZh9"),
         ("bz2", b"BZ", "BZh1..BZh9"),
+        (
+            "lzma-delta",
+            bytes([9]) + REGISTRY["lzma-delta"].compress(bytes(4096), 0)[1:],
+            "distance 9 is above the 8",
+        ),
+        ("lzma-delta", bytes([3]), "shorter than"),
     ],
     ids=[
         "zstd-window",
@@ -365,6 +371,8 @@ def test_ppmd_is_no_longer_written():
         "brotli-large-window",
         "bz2-block-size",
         "bz2-short",
+        "delta-distance",
+        "delta-short",
     ],
 )
 def test_codec_parameters_are_checked_before_decoding(codec, payload, needle):

@@ -149,12 +149,22 @@ def test_lossless_codecs_are_a_registry_in_id_order():
     from tac.lossless.codecs import BY_ID, REGISTRY
 
     assert isinstance(REGISTRY, Registry)
-    assert CODECS == ("store", "zlib", "lzma", "bz2", "brotli", "zstd")  # id order, as before
+    assert CODECS == (
+        "store",
+        "zlib",
+        "lzma",
+        "bz2",
+        "brotli",
+        "zstd",
+        "lzma-delta",
+    )  # id order, as before; id 6 retired
     assert CHOICES == ("auto", "exhaustive", *CODECS)  # the two policies, then the codecs
     assert REGISTRY.names() == sorted(CODECS)
     assert [c.name for c in BY_ID.values()] == list(CODECS)  # id order: the container format
     assert {c.id: c for _, c in REGISTRY.items()} == BY_ID
-    assert REGISTRY["zstd"] is REGISTRY.get("zstd") is BY_ID[5]
+    assert (
+        REGISTRY["zstd"] is REGISTRY.get("zstd") is BY_ID[5] and REGISTRY["lzma-delta"] is BY_ID[7]
+    )
 
 
 def test_training_profiles_are_a_registry():

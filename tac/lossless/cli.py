@@ -135,7 +135,13 @@ def compress(
         ),
     ] = None,
     codec: Annotated[
-        str, typer.Option("--codec", "-c", help=f"One of {', '.join(CHOICES)}.")
+        str,
+        typer.Option(
+            "--codec",
+            "-c",
+            help=f"One of {', '.join(CHOICES)}. auto: fast, picks per chunk from a sample; "
+            "exhaustive: every codec at its strongest on every chunk (smallest, slow).",
+        ),
     ] = "auto",
     level: Annotated[
         int | None, typer.Option("--level", help="Codec level (single codec only).")

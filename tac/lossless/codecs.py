@@ -9,17 +9,15 @@ one chunk.
 
 A CRC is not a MAC: a crafted file can carry any payload with a valid CRC. So before a library
 sees a payload, its codec checks every parameter the payload carries (zstd frame flags and
-window, brotli window, bzip2 block size) against what this module's encoder writes for a chunk
+window, brotli window, bzip2 block size, lzma-delta distance) against what this module's encoder writes for a chunk
 of that raw size, and refuses anything else. Only decoders that survive arbitrary input within
 those parameters are kept: PPMd (id 6) did not and was dropped (docs/lossless-format.md).
 
 `auto` and `exhaustive` are not codecs but policies. `exhaustive` compresses every chunk with
-every codec and keeps the smallest payload, `store` winning ties, so incompressible data costs
-nothing but the chunk header. `auto` (the default) first compresses a sample of the chunk (eight
-32 KiB windows spread over it) with every codec, then the whole chunk only with the codecs whose
-sample came within 3 % of the best: the same choice in nearly every case at a fraction of the
-work (bench_lossless.py measures both). Chunks of up to 1 MiB are their own sample, so small
-inputs get exactly the exhaustive result.
+every codec at its strongest and keeps the smallest payload, `store` winning ties, so
+incompressible data costs nothing but the chunk header. `auto` (the default) is fast: cheap
+statistics and a sample of the chunk pick one or two codecs, which then run at fast levels
+(`shortlist`); bench_lossless.py measures both against what `auto` was when issue 18 was filed.
 
 Ids are part of the on-disk format (docs/lossless-format.md): never renumber, only append.
 """
@@ -35,6 +33,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import brotli
+import numpy as np
 import zstandard
 
 from tac.errors import TacError
@@ -62,6 +61,9 @@ class Codec:
     _encode: Callable[[bytes, int | None], bytes]
     _decode: Callable[[bytes, int], bytes]
     _check: Callable[[bytes, int], None]
+    # the `auto` policy's setting: a fast level (None: the codec's default), or not tried at all
+    auto_level: int | None = None
+    in_auto: bool = True
 
     def check_level(self, level: int | None) -> int | None:
         """The level to use, or a TacError naming the valid range."""
@@ -176,6 +178,60 @@ def _lzma_encode(data: bytes, level: int | None) -> bytes:
 def _lzma_decode(payload: bytes, raw_size: int) -> bytes:
     d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_lzma_filters(raw_size))
     return _bounded_stdlib("lzma", d, payload, raw_size)
+
+
+# --- lzma-delta: liblzma's delta filter before LZMA2 -------------------------------------------
+# Raw pixels (and other fixed-width samples) are far more alike across one sample than byte to
+# byte: RGB frames compress to about half with the bytes 3 apart subtracted first, and LZMA2's
+# fast presets then beat the strong ones on the raw bytes. The payload's first byte is the
+# distance (0: no delta filter, up to DELTA_MAX); the rest is a raw LZMA2 stream with the lzma
+# codec's dictionary rule. Presets are plain (no extreme): `auto` runs preset 0.
+
+DELTA_MAX = 8
+_DELTA_PROBE = 64 * 1024  # bytes the distance is chosen on
+_DELTA_GAIN = 0.05  # bits per byte a distance must save over none
+
+
+def _entropy(a) -> float:
+    counts = np.bincount(a, minlength=256)
+    p = counts[counts > 0] / len(a)
+    return float(-(p * np.log2(p)).sum())
+
+
+def delta_distance(data: bytes) -> int:
+    """The distance whose byte differences have the least order-0 entropy (0: none helps)."""
+    a = np.frombuffer(data, np.uint8)
+    if len(a) > _DELTA_PROBE:  # a few windows across the data, not just its start
+        step = len(a) // 4
+        a = np.concatenate([a[i * step : i * step + _DELTA_PROBE // 4] for i in range(4)])
+    if len(a) <= 2 * DELTA_MAX:
+        return 0
+    bits = [_entropy(a)] + [_entropy(a[d:] - a[:-d]) for d in range(1, DELTA_MAX + 1)]
+    best = min(range(1, DELTA_MAX + 1), key=bits.__getitem__)
+    return best if bits[best] < bits[0] - _DELTA_GAIN else 0
+
+
+def _delta_filters(raw_size: int, distance: int, preset: int = 6) -> list[dict]:
+    delta = [{"id": lzma.FILTER_DELTA, "dist": distance}] if distance else []
+    return delta + _lzma_filters(raw_size, preset)
+
+
+def _delta_encode(data: bytes, level: int | None) -> bytes:
+    distance = delta_distance(data)
+    body = lzma.compress(data, format=lzma.FORMAT_RAW, filters=_delta_filters(len(data), distance, 9 if level is None else level))  # fmt: skip
+    return bytes([distance]) + body
+
+
+def _delta_check(payload: bytes, raw_size: int) -> None:
+    if len(payload) < 2:
+        raise CodecError("lzma-delta payload is shorter than its distance byte and a stream")
+    if payload[0] > DELTA_MAX:
+        raise CodecError(f"lzma-delta distance {payload[0]} is above the {DELTA_MAX} tac writes")
+
+
+def _delta_decode(payload: bytes, raw_size: int) -> bytes:
+    d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_delta_filters(raw_size, payload[0]))
+    return _bounded_stdlib("lzma-delta", d, payload[1:], raw_size)
 
 
 def _bz2_encode(data: bytes, level: int | None) -> bytes:
@@ -324,9 +380,12 @@ def _zstd_decode(payload: bytes, raw_size: int) -> bytes:
 
 
 # In id order. A codec's id is part of the format: a new codec is a new id here, never a plug-in.
+# auto_level: what `auto` runs (fast settings, measured in bench_lossless.py); lzma is left to
+# `exhaustive` and `--codec lzma`: its presets are extreme, and lzma-delta's preset 0 with
+# distance 0 is plain LZMA2 at several times the speed.
 _BUILTIN = (
     Codec("store", 0, None, None, None, "", _store_encode, _store_decode, _no_parameters),
-    Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode, _no_parameters),
+    Codec("zlib", 1, 0, 9, 9, "level", _zlib_encode, _zlib_decode, _no_parameters, auto_level=6),
     Codec(
         "lzma",
         2,
@@ -337,10 +396,25 @@ _BUILTIN = (
         _lzma_encode,
         _lzma_decode,
         _no_parameters,
-    ),
+        in_auto=False,
+    ),  # fmt: skip
     Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode, _bz2_check),
-    Codec("brotli", 4, 0, 11, 11, "quality", _brotli_encode, _brotli_decode, _brotli_check),
-    Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check),
+    Codec(
+        "brotli",
+        4,
+        0,
+        11,
+        11,
+        "quality",
+        _brotli_encode,
+        _brotli_decode,
+        _brotli_check,
+        auto_level=5,
+    ),  # fmt: skip
+    Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check, auto_level=3),
+    Codec(
+        "lzma-delta", 7, 0, 9, 9, "preset", _delta_encode, _delta_decode, _delta_check, auto_level=0
+    ),  # fmt: skip
 )
 REGISTRY: Registry[Codec] = Registry("codec")
 for _codec in _BUILTIN:
@@ -354,8 +428,9 @@ AUTO = "auto"
 EXHAUSTIVE = "exhaustive"
 POLICIES = (AUTO, EXHAUSTIVE)
 CHOICES: tuple[str, ...] = (*POLICIES, *(c.name for c in _BUILTIN))
-SAMPLE_WINDOWS, SAMPLE_WINDOW = 8, 32 * 1024
-SAMPLE_MARGIN = 0.03  # a codec whose sample is within 3 % of the best is tried on the whole chunk
+SAMPLE_WINDOWS, SAMPLE_WINDOW = 8, 16 * 1024
+SAMPLE_MARGIN = 0.01  # a codec whose sample is within 1 % of the best runs on the whole chunk
+NOISE_BITS = 7.9  # order-0 entropy (bits per byte) above which a sample is taken for noise
 
 
 def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
@@ -384,21 +459,25 @@ def max_stored_size(raw_size: int) -> int:
 
 
 def sample_of(data: bytes) -> bytes:
-    """Eight 32 KiB windows spread over the chunk, or the chunk itself when it is small."""
-    if len(data) <= 4 * SAMPLE_WINDOWS * SAMPLE_WINDOW:
+    """Eight windows spread over the chunk, 16 KiB each or a 32nd of a smaller chunk (a quarter
+    of it in all); a chunk under 16 KiB is its own sample."""
+    if len(data) < SAMPLE_WINDOW:
         return data
-    step = len(data) // SAMPLE_WINDOWS
-    return b"".join(data[i * step : i * step + SAMPLE_WINDOW] for i in range(SAMPLE_WINDOWS))
+    window, step = min(SAMPLE_WINDOW, len(data) // 32), len(data) // SAMPLE_WINDOWS
+    return b"".join(data[i * step : i * step + window] for i in range(SAMPLE_WINDOWS))
 
 
 def shortlist(data: bytes, codecs: list[Codec], pool: Executor | None = None) -> list[Codec]:
-    """The codecs worth running on the whole chunk: those within SAMPLE_MARGIN of the best on
-    its sample (every codec when the chunk is its own sample)."""
+    """`auto`: the codecs worth running on the whole chunk, at their `auto_level`: those whose
+    sample came within SAMPLE_MARGIN of the best. Bytes that look like noise on cheap statistics
+    (an encoded video, compressed weights) go straight to the fastest coder: on them every codec
+    lands within a fraction of a percent of the raw size (bench_lossless.py, video)."""
+    codecs = [c for c in codecs if c.in_auto]
     sample = sample_of(data)
-    if sample is data:
-        return codecs
+    if _entropy(np.frombuffer(sample, np.uint8)) > NOISE_BITS:
+        return [REGISTRY.get("zstd")]
     run = pool.map if pool is not None else map
-    sizes = list(run(lambda c: len(c.compress(sample, None)), codecs))
+    sizes = list(run(lambda c: len(c.compress(sample, c.auto_level)), codecs))
     best = min(sizes)
     return [c for c, n in zip(codecs, sizes, strict=True) if n <= best * (1 + SAMPLE_MARGIN)]
 
@@ -411,7 +490,8 @@ def compress_chunk(
     sampled: bool = False,
 ) -> tuple[Codec, bytes]:
     """The smallest payload among `codecs` (`store` wins ties and is the fallback); `sampled`:
-    among those a sample of the chunk shortlists (the `auto` policy).
+    among those a sample of the chunk shortlists, each at its fast `auto_level` (the `auto`
+    policy).
 
     With one codec its payload is used even if larger than the input (the user asked for it),
     unless it exceeds the format's bound; then the chunk is stored.
@@ -422,7 +502,7 @@ def compress_chunk(
         codecs = shortlist(data, codecs, pool)
 
     def attempt(codec: Codec) -> bytes | None:
-        payload = codec.compress(data, level)
+        payload = codec.compress(data, codec.auto_level if sampled else level)
         return payload if len(payload) <= max_stored_size(len(data)) else None
 
     if pool is not None and len(codecs) > 1:

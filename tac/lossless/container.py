@@ -122,6 +122,21 @@ def _read_full(src: BinaryIO, n: int) -> bytes:
 # --- writing -----------------------------------------------------------------------------------
 
 
+def _compressed(src: BinaryIO, chunk_size: int, codecs, level, pool, auto: bool, workers: int):
+    """(chunk, (codec, payload)) in input order. `exhaustive` spreads each chunk's codecs over
+    the pool; `auto` runs one or two codecs per chunk after its sample, so it spreads whole
+    chunks instead (`workers` read ahead: memory stays a few chunks)."""
+    if not (auto and pool is not None):
+        while data := _read_full(src, chunk_size):
+            yield data, compress_chunk(data, codecs, level, pool, sampled=auto)
+        return
+    while batch := [d for d in (_read_full(src, chunk_size) for _ in range(workers)) if d]:
+        if len(batch) == 1:  # the last (or only) chunk: its sample's codecs share the pool
+            yield batch[0], compress_chunk(batch[0], codecs, level, pool, sampled=True)
+        else:
+            yield from zip(batch, pool.map(lambda d: compress_chunk(d, codecs, level, sampled=True), batch), strict=True)  # fmt: skip
+
+
 def write_stream(
     src: BinaryIO,
     dst: BinaryIO,
@@ -140,12 +155,12 @@ def write_stream(
     sha = hashlib.sha256()
     raw_total = stored_total = chunks = 0
     uses: dict[str, CodecUse] = {}
-    parallel = len(codecs) > 1 and default_workers() > 1
-    with ThreadPoolExecutor(default_workers()) if parallel else contextlib.nullcontext() as pool:
-        while data := _read_full(src, chunk_size):
+    workers = default_workers()
+    parallel = len(codecs) > 1 and workers > 1
+    with ThreadPoolExecutor(workers) if parallel else contextlib.nullcontext() as pool:
+        for data, (chosen, payload) in _compressed(src, chunk_size, codecs, level, pool, codec == AUTO, workers):  # fmt: skip
             if chunks == _MAX_CHUNKS:
                 raise TacError(f"input has more than {_MAX_CHUNKS} chunks; use a larger chunk size")
-            chosen, payload = compress_chunk(data, codecs, level, pool, sampled=codec == AUTO)
             prefix = CHUNK_PREFIX.pack(chosen.id, len(data), len(payload), zlib.crc32(data))
             dst.write(prefix + struct.pack("<I", zlib.crc32(payload, zlib.crc32(prefix))))
             dst.write(payload)

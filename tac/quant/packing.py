@@ -38,8 +38,9 @@ def tacq_bytes(model: nn.Module, bits: int, config: dict) -> bytes:
     return encode_tacq(bits, config, tensors)
 
 
-def pack_model(model: nn.Module, bits: int, config: dict, codec: str = "auto") -> bytes:
-    """The TACQ blob inside a tac.lossless container (the smallest codec per chunk)."""
+def pack_model(model: nn.Module, bits: int, config: dict, codec: str = "exhaustive") -> bytes:
+    """The TACQ blob inside a tac.lossless container (the smallest codec per chunk: shipped
+    bytes count against the rate, and a post-filter's blob is small)."""
     from tac.lossless import compress_bytes
 
     return compress_bytes(tacq_bytes(model, bits, config), codec=codec)
