@@ -260,6 +260,9 @@ def test_command_palette_runs_the_dashboards_actions(tmp_path):
 
     async def scenario(pilot):
         assert "^p palette" in " ".join(screen_lines(app)[-1:])
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)) and {"Pause", "Show jobs", "Theme"} <= set(titles)
+        assert "Resume" not in titles and "Full log" not in titles  # what applies here, now
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette opens")
         await pilot.press(*"pause")

@@ -311,14 +311,21 @@ class DashApp(App):
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (ctrl+p): every binding that applies now, then Textual's own."""
-        for binding in self.BINDINGS:
-            if self.check_action(binding.action, ()):
-                key = binding.key_display or binding.key
-                yield SystemCommand(binding.description, f"{key}: {binding.tooltip}", partial(self.run_action, binding.action))  # fmt: skip
-        for tab in self.tabs:
-            yield SystemCommand(f"Show {tab.title}", f"{tab.key}: {tab.help}", partial(self.action_show_tab, tab.id))  # fmt: skip
-        yield from super().get_system_commands(screen)
+        """The command palette (ctrl+p): every binding that applies now, each tab, then
+        Textual's own (theme, keys, screenshot) but for those named already."""
+        ours = [
+            SystemCommand(
+                b.description,
+                f"{b.key_display or b.key}: {b.tooltip}",
+                partial(self.run_action, b.action),
+            )  # fmt: skip
+            for b in self.BINDINGS
+            if self.check_action(b.action, ())
+        ]
+        ours += [SystemCommand(f"Show {t.title}", f"{t.key}: {t.help}", partial(self.action_show_tab, t.id)) for t in self.tabs]  # fmt: skip
+        yield from ours
+        titles = {c.title for c in ours}
+        yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
 
     def action_pause(self) -> None:
         if self._steerable():
