@@ -2,6 +2,10 @@
 
 import io
 import json
+import os
+import platform
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -291,3 +295,26 @@ def test_cli_score_raw_frames_marks_subsets_as_estimates(demo, demo_frames, tmp_
     write_raw(short, demo_frames[:10])
     bad = run_tac("score", str(demo.path("0.mkv")), str(short))
     assert_clean_failure(bad, "10 frames", "40")
+
+
+KEEPING_FREED_MEMORY = """
+import sys, torch
+from tac.contest.scorer import Scorer
+from tac.contest.weights import standin_weights
+from tac.heap import keep_freed_memory
+applied = keep_freed_memory()
+out = Scorer(standin_weights()).outputs(torch.load(sys.argv[1]))
+torch.save({"applied": applied, "pose": out.pose, "seg": out.seg}, sys.argv[2])
+"""
+
+
+def test_a_process_keeping_freed_memory_scores_bit_identically(demo_frames, scorer, tmp_path):
+    """`tac job run` keeps freed blocks for reuse (tac.heap, on glibc): the scorers' outputs
+    are exactly those of a process with malloc's defaults (this one)."""
+    pairs = torch.from_numpy(demo_frames[:8].reshape(4, 2, *demo_frames.shape[1:]))
+    torch.save(pairs, tmp_path / "pairs.pt")
+    argv = [sys.executable, "-c", KEEPING_FREED_MEMORY, str(tmp_path / "pairs.pt"), str(tmp_path / "out.pt")]  # fmt: skip
+    subprocess.run(argv, check=True, env=os.environ.copy(), timeout=300)
+    got, want = torch.load(tmp_path / "out.pt"), scorer.outputs(pairs)
+    assert got["applied"] == (platform.libc_ver()[0] == "glibc")
+    assert torch.equal(got["pose"], want.pose) and torch.equal(got["seg"], want.seg)

@@ -18,6 +18,9 @@ HEAVY = ("torch", "av", "textual")
         ("tac.control.controller", HEAVY),
         ("tac.control.backends.ssh", HEAVY),
         ("tac.control.synthetic", HEAVY),
+        # a job imports the evaluator at start-up; timm (torchvision, torch._dynamo: a second)
+        # comes with the networks, which load in a thread while the job's inflate runs
+        ("tac.contest.evaluate", ("timm", "torchvision")),
         ("tui.app", ("torch", "av")),  # the dashboard: Textual, never the networks or codecs
         ("tui.cli", ("torch", "av", "textual")),  # --help and errors before the app starts
     ],

@@ -164,3 +164,29 @@ def test_resblock_matches_the_official_in_place_relu_semantics():
         assert torch.equal(ours(x), theirs(x.clone()))
         naive = torch.relu((x + ours.block_a(x)) + ours.block_b(x + ours.block_a(x)))
     assert not torch.equal(ours(x), naive)  # the spec text's reading differs
+
+
+def test_a_scorer_loaded_in_a_thread_builds_its_networks_once(monkeypatch):
+    """A job loads the networks in a thread while inflate runs; scoring that asks for them
+    meanwhile waits for that build instead of starting a second one."""
+    import threading
+    import time
+
+    from tac.contest import scorer as scorer_module
+
+    builds = []
+
+    def slow_build(weights, device):
+        builds.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for the main thread to ask while the build runs
+        return "posenet", "segnet"
+
+    monkeypatch.setattr(scorer_module, "build_scorers", slow_build)
+    scorer = scorer_module.Scorer(weights=None)
+    loading = threading.Thread(target=scorer.load)
+    loading.start()
+    time.sleep(0.05)
+    nets = (scorer.posenet, scorer.segnet)
+    loading.join()
+    assert nets == ("posenet", "segnet")
+    assert builds == [loading.ident]

@@ -36,6 +36,15 @@ def test_the_recipe_says_how_each_stand_in_was_made():
     )
 
 
+def test_the_seeded_posenet_file_is_the_same_bytes_on_every_host():
+    """Its sha256 is in the weights id every job must match: the header may carry no map of
+    several entries, which safetensors writes in a per-process random order."""
+    from safetensors import safe_open
+
+    with safe_open(str(standin_weights().posenet_path), "pt") as f:
+        assert len(f.metadata() or {}) <= 1
+
+
 @pytest.fixture(scope="module")
 def sweep(scorer, tmp_path_factory):
     """Both terms on the demo clip's first 16 frames under baseline_fast, more and less damage."""

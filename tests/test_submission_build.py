@@ -144,3 +144,11 @@ def test_build_cli_rejects_bad_settings_in_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:") and "1..63" in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_decoding_ahead_of_the_encoder_builds_the_same_archive(short_demo, tmp_path):
+    """A job decodes the originals in a thread, a frame ahead of the encoder: same bytes."""
+    lane = get_lane("codec")
+    ahead = build_submission(lane, HEVC, short_demo, tmp_path / "ahead")
+    inline = build_submission(lane, HEVC, short_demo, tmp_path / "inline", decode_ahead=False)
+    assert sha256_file(ahead / "archive.zip") == sha256_file(inline / "archive.zip")

@@ -7,7 +7,6 @@ plain smp `Unet` for SegNet).
 
 from __future__ import annotations
 
-import timm
 import torch
 import torch.nn as nn
 
@@ -91,6 +90,10 @@ class PoseNet(nn.Module):
     """fastvit_t12 on two stacked YUV6 frames → summarizer → hydra; input (B, 12, 192, 256)."""
 
     def __init__(self):
+        # timm imports torchvision and with it torch._dynamo (about a second on 2 cores): only
+        # where a network is built, so a job pays it while its inflate runs, not at start-up.
+        import timm
+
         super().__init__()
         shape = (1, C.POSE_IN_CHANNELS, 1, 1)
         self.register_buffer("_mean", torch.full(shape, C.POSE_MEAN), persistent=True)

@@ -7,6 +7,7 @@ Scoring splits into two halves so the original's half can be computed once and r
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,15 +52,23 @@ class Scorer:
             torch.backends.cudnn.allow_tf32 = False
             torch.backends.cuda.matmul.allow_tf32 = False
         self._nets: tuple[torch.nn.Module, torch.nn.Module] | None = None
+        self._building = threading.Lock()  # `load` may run in a thread: one build, never two
 
     def _networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         # Built on first use: a submission that fails its checks never pays for loading weights.
         if self._nets is None:
-            # Never as inference tensors (first use may be inside `outputs`): training
-            # backpropagates through these same modules.
-            with torch.inference_mode(False):
-                self._nets = build_scorers(self.weights, self.device)
+            with self._building:
+                if self._nets is None:
+                    # Never as inference tensors (first use may be inside `outputs`): training
+                    # backpropagates through these same modules.
+                    with torch.inference_mode(False):
+                        self._nets = build_scorers(self.weights, self.device)
         return self._nets
+
+    def load(self) -> None:
+        """Build both networks now, if not yet built: a job does it in a thread while its
+        inflate runs, so scoring starts at once; a caller that needs them meanwhile waits."""
+        self._networks()
 
     @property
     def posenet(self) -> torch.nn.Module:

@@ -192,7 +192,9 @@ def _seeded_posenet(seed: int) -> Path:
         state = {
             k: v.detach().contiguous() for k, v in make_seeded_posenet(seed).state_dict().items()
         }
-        atomic.write_bytes(path, save(state, metadata={"tac": "stand-in", "seed": str(seed)}))
+        # one metadata entry: safetensors writes a map's entries in a per-process random order,
+        # and with two, two hosts drew the same weights into files of different sha256 (ids)
+        atomic.write_bytes(path, save(state, metadata={"tac": f"stand-in posenet, seed {seed}"}))
     return path
 
 
