@@ -526,7 +526,7 @@ def test_auto_finds_the_delta_in_frames_and_beats_the_strongest_plain_codecs():
     )
     assert report.stored_size < strongest
     sample = lc.sample_of(data)
-    assert len(sample) == lc.SAMPLE_WINDOWS * min(lc.SAMPLE_WINDOW, len(data) // 32) < len(data)
+    assert len(sample) == lc.SAMPLE_WINDOWS * min(lc.SAMPLE_WINDOW, len(data) // 64) < len(data)
 
 
 def test_auto_sends_noise_to_the_fastest_coder_and_keeps_the_bytes_right():

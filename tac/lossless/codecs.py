@@ -459,11 +459,11 @@ def max_stored_size(raw_size: int) -> int:
 
 
 def sample_of(data: bytes) -> bytes:
-    """Eight windows spread over the chunk, 16 KiB each or a 32nd of a smaller chunk (a quarter
+    """Eight windows spread over the chunk, 16 KiB each or a 64th of a smaller chunk (an eighth
     of it in all); a chunk under 16 KiB is its own sample."""
     if len(data) < SAMPLE_WINDOW:
         return data
-    window, step = min(SAMPLE_WINDOW, len(data) // 32), len(data) // SAMPLE_WINDOWS
+    window, step = min(SAMPLE_WINDOW, len(data) // 64), len(data) // SAMPLE_WINDOWS
     return b"".join(data[i * step : i * step + window] for i in range(SAMPLE_WINDOWS))
 
 
