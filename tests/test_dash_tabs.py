@@ -85,8 +85,9 @@ def test_a_tab_added_to_the_spec_needs_no_other_edit(tmp_path, monkeypatch):
     "tabs, message",
     [((*TABS, dataclasses.replace(NOTES, key="q")), "bound twice"),  # the app's quit key
      ((*TABS, dataclasses.replace(NOTES, key="3")), "bound twice"),  # the jobs tab's key
-     ((*TABS, dataclasses.replace(NOTES, id="jobs")), "share an id")],
-    ids=["app-key", "tab-key", "tab-id"],
+     ((*TABS, dataclasses.replace(NOTES, id="jobs")), "share an id"),
+     ((*TABS, dataclasses.replace(NOTES, help="x" * 57)), "help over 56 characters")],
+    ids=["app-key", "tab-key", "tab-id", "long-help"],
 )  # fmt: skip
 def test_a_tab_that_clashes_is_refused(tmp_path, tabs, message):
     with pytest.raises(ValueError, match=message):

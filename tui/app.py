@@ -50,19 +50,17 @@ class DashApp(App):
             "Help",
             key_display="?",
             tooltip="Every key, and how steering reaches the loop",
-        ),  # fmt: skip
+        ),
         Binding("q", "quit", "Quit", tooltip="Quit the dashboard: the loop keeps running"),
         # one key, two faces: the footer shows the one that applies (`check_action`)
         Binding("p", "pause", "Pause", tooltip="Dispatch no new job (running jobs go on)"),
         Binding("p", "resume", "Resume", tooltip="Dispatch again"),
         Binding("x", "stop", "Stop", tooltip="Stop the loop; running jobs are cancelled"),
-        Binding(
-            "c", "cancel_job", "Cancel job", tooltip="Cancel the job selected in the jobs tab"
-        ),  # fmt: skip
+        Binding("c", "cancel_job", "Cancel job", tooltip="Cancel the job selected in the jobs tab"),
         Binding("l", "full_log", "Full log", tooltip="The selected job's whole log"),
         Binding(
             "f", "follow", "Follow", tooltip="The log pane follows the newest running job again"
-        ),  # fmt: skip
+        ),
         # priority: the dialog opens before the app looks at the keys typed after `b` (else they
         # go to the table and are lost). Input fields consume printable keys before it.
         Binding(
@@ -71,10 +69,11 @@ class DashApp(App):
             "Caps",
             priority=True,
             tooltip="Change the budget caps (all three, after a yes)",
-        ),  # fmt: skip
+        ),
         Binding("s", "sort", "Sort", tooltip="Sort candidates by the next column (or click one)"),
     ]  # and each tab's key (`tui.tabs.TABS`), bound per app in __init__
-    ON_TAB = {"cancel_job": "jobs", "full_log": "jobs", "follow": "jobs", "sort": "candidates"}  # shown and working there only  # fmt: skip
+    # actions shown in the footer, and working, on one tab only
+    ON_TAB = {"cancel_job": "jobs", "full_log": "jobs", "follow": "jobs", "sort": "candidates"}
 
     def __init__(self, run_dir: str | os.PathLike, poll_s: float = 0.2, refresh_hz: float = 4.0,
                  tabs: Sequence[Tab] | None = None):  # fmt: skip
@@ -318,7 +317,7 @@ class DashApp(App):
                 b.description,
                 f"{b.key_display or b.key}: {b.tooltip}",
                 partial(self.run_action, b.action),
-            )  # fmt: skip
+            )
             for b in self.BINDINGS
             if self.check_action(b.action, ())
         ]

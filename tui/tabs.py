@@ -17,6 +17,8 @@ from tui.widgets.plots import BandPlot, FrontierPlot
 from tui.widgets.refusals import RefusalPanel
 from tui.widgets.timeline import Timeline
 
+HELP_WIDTH = 56  # what the help screen's line leaves a tab's help at 80 columns
+
 
 @dataclass(frozen=True)
 class Tab:
@@ -30,7 +32,7 @@ class Tab:
     title: str  # the tab's label, after its key
     widget: Callable[[], Widget | Iterable[Widget]]
     key: str  # a Textual key name: pressing it shows the tab
-    help: str  # what the tab shows, in one line of at most 56 characters (the help screen's room)
+    help: str  # what the tab shows, in one line of at most HELP_WIDTH characters
 
     def widgets(self) -> list[Widget]:
         made = self.widget()
@@ -73,3 +75,6 @@ def check(tabs: Sequence[Tab], taken: Iterable[str] = ()) -> None:
     clash = [k for i, k in enumerate(keys) if k in keys[:i] or k in taken]
     if clash:
         raise ValueError(f"tab keys {clash} are bound twice")
+    long = [t.id for t in tabs if len(t.help) > HELP_WIDTH]
+    if long:
+        raise ValueError(f"tabs {long}: help over {HELP_WIDTH} characters (the help screen's line at 80 columns)")  # fmt: skip
