@@ -245,18 +245,13 @@ class RunModel:
                     row.params = a.params.short()
                 row.lane = row.lane or a.lane or ""  # None: a lossless anchor has no lane
                 cycle = self.cycles.get(row.cycle) if row.cycle is not None else None
-                if cycle is not None and self._own(a) and (cycle.own_best is None or a.score < cycle.own_best):  # fmt: skip
+                if cycle is not None and self.state.is_measured(a) and (cycle.own_best is None or a.score < cycle.own_best):  # fmt: skip
                     cycle.own_best = a.score
             case E.Log():
                 self.last_log[e.job_id] = e.last
                 self.log_bytes[e.job_id] = e.bytes
             case E.Control():
                 self.controls.append(e)
-
-    def _own(self, anchor) -> bool:
-        """Measured here: what `RunState.measured` keeps (lossy, this run's axis and weights)."""
-        c = self.state.config
-        return anchor.kind == "lossy" and anchor.runner_axis == c.get("runner_axis", "cpu") and anchor.weights == c.get("weights")  # fmt: skip
 
     def _job_row(self, job_id: str, status: str) -> None:
         job = self.state.jobs.get(job_id)

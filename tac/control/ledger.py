@@ -230,9 +230,12 @@ class RunState:
     def measured(self) -> list[Anchor]:
         """Lossy anchors on this run's axis and weights, best first: what its scores are (seeded
         anchors from elsewhere are kept for the record, never compared with them)."""
+        return sorted(filter(self.is_measured, self.anchors), key=lambda a: (a.score, a.id))
+
+    def is_measured(self, a: Anchor) -> bool:
+        """A lossy anchor on this run's axis and weights: one of `measured`."""
         axis, weights = self.config.get("runner_axis", "cpu"), self.config.get("weights")
-        own = (a for a in self.anchors if a.kind == "lossy" and a.runner_axis == axis and a.weights == weights)  # fmt: skip
-        return sorted(own, key=lambda a: (a.score, a.id))
+        return a.kind == "lossy" and a.runner_axis == axis and a.weights == weights
 
     def summary(self) -> dict:
         """What RUN_DIR/summary.json says: the outcome, in a few numbers and the best anchor."""
