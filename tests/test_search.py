@@ -247,6 +247,18 @@ def test_generators_are_deterministic_and_valid(anchors):
     assert len(np.unique(np.floor(t.crf / 52 * 10))) == 10
 
 
+def test_random_samples_only_the_loops_space():
+    """`tac loop --generator random --crfs 30,34 --presets ultrafast,fast --scales 0.4,0.6`
+    sampled every crf, preset and scale of the codec: the space named is the space searched."""
+    space = {"codec": {"codecs": ["hevc"], "crfs": [30, 34], "presets": ["ultrafast", "fast"], "scales": [0.4, 0.6]}}  # fmt: skip
+    [t] = generate("random", options=space, n=200, seed=0).blocks
+    settings = [t.params(i) for i in range(len(t))]
+    assert {p.crf for p in settings} == {30, 34} and {p.preset for p in settings} == {"ultrafast", "fast"}  # fmt: skip
+    assert all(0.4 <= p.scale <= 0.6 for p in settings)
+    assert len({p.scale for p in settings}) > 50  # still a hypercube over the range
+    assert not invalid_params(generate("random", options=space, n=200, seed=0)).any()
+
+
 # --- preflight -------------------------------------------------------------------------------
 
 

@@ -130,6 +130,9 @@ def random(
     n: int = 1000,
     seed: int = 0,
     codecs: Sequence[str] = ("hevc", "av1"),
+    crfs: Sequence[int] | None = None,
+    scales: Sequence[float] | None = None,
+    presets: dict[str, Sequence[str]] | None = None,
     scale_range: tuple[float, float] = (0.3, 1.0),
     filters: Sequence[tuple[str | None, int, int]] = DEFAULT_FILTERS,
     **_: object,
@@ -137,7 +140,9 @@ def random(
     """A Latin hypercube over (crf, scale, preset) per codec: space-filling, not clumped.
 
     Each of the n strata of every dimension holds exactly one point, so even a small sample
-    covers the whole range of every knob.
+    covers the whole range of every knob. A loop's space narrows it: `crfs` and `presets` (per
+    codec) are the values the strata fall on, `scales` the range they span (`scale_range`
+    otherwise); without them, each codec's whole crf range and every preset.
     """
     rng = np.random.default_rng(seed)
 
@@ -148,16 +153,26 @@ def random(
     codec = np.sort(rng.integers(0, len(codecs), n))
     u = lhs(n)
     cidx = np.array([CODECS.index(c) for c in codecs])[codec]
-    lo = np.array([ENCODERS[c].crf_range[0] for c in CODECS])[cidx]
-    hi = np.array([ENCODERS[c].crf_range[1] for c in CODECS])[cidx]
-    npre = np.array([len(ENCODERS[c].presets) for c in CODECS])[cidx]
-    s0, s1 = scale_range
+    if crfs is None:
+        lo = np.array([ENCODERS[c].crf_range[0] for c in CODECS])[cidx]
+        hi = np.array([ENCODERS[c].crf_range[1] for c in CODECS])[cidx]
+        crf = np.floor(lo + u[:, 0] * (hi - lo + 1))
+    else:
+        crf = np.array(sorted(crfs))[np.floor(u[:, 0] * len(crfs)).astype(int)]
+    if presets is None:
+        npre = np.array([len(ENCODERS[c].presets) for c in CODECS])[cidx]
+        preset = np.floor(u[:, 2] * npre)
+    else:  # each codec's allowed presets (its middle one where none of those given is its own)
+        allowed = {i: [ENCODERS[c].presets.index(p) for p in presets.get(c, ()) if p in ENCODERS[c].presets]
+                   or [len(ENCODERS[c].presets) // 2] for i, c in enumerate(CODECS)}  # fmt: skip
+        preset = np.array([allowed[c][int(x * len(allowed[c]))] for c, x in zip(cidx, u[:, 2], strict=True)])  # fmt: skip
+    s0, s1 = (min(scales), max(scales)) if scales else scale_range
     fcols = _filter_columns(filters)[rng.integers(0, len(filters), n)]
     return CodecTable.from_columns(
         codec=cidx,
-        crf=np.floor(lo + u[:, 0] * (hi - lo + 1)),
+        crf=crf,
         scale_milli=np.round((s0 + u[:, 1] * (s1 - s0)) * 1000),
-        preset=np.floor(u[:, 2] * npre),
+        preset=preset,
         filter=fcols[:, 0], hidden=fcols[:, 1], bits=fcols[:, 2],
     )  # fmt: skip
 
