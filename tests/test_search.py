@@ -259,6 +259,16 @@ def test_random_samples_only_the_loops_space():
     assert not invalid_params(generate("random", options=space, n=200, seed=0)).any()
 
 
+@pytest.mark.parametrize("generator", ["grid", "random"])
+def test_codecs_without_a_given_preset_search_their_middle_one(generator):
+    """`tac loop --codecs hevc,av1` (presets: medium, which av1 lacks) stopped on
+    `tuple.index(x): x not in tuple`: each codec searches the given presets it has."""
+    space = {"codec": {"codecs": ["hevc", "av1"], "presets": ["medium"], "crfs": [30]}}
+    [t] = generate(generator, options=space, n=100, seed=0).blocks
+    presets = {(p.codec, p.preset) for p in (t.params(i) for i in range(len(t)))}
+    assert presets == {("hevc", "medium"), ("av1", "7")}
+
+
 # --- preflight -------------------------------------------------------------------------------
 
 

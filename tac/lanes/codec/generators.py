@@ -79,9 +79,16 @@ class CodecSpace(LaneOptions):
     def generator_kwargs(self) -> dict:
         return {
             "codecs": tuple(self.codecs), "crfs": self.crfs, "scales": tuple(self.scales),
-            "presets": {k: tuple(self.presets) for k in self.codecs},
+            "presets": {c: self.presets_of(c) for c in self.codecs},
             "filters": tuple(tuple(f) for f in self.filters),
         }  # fmt: skip
+
+    def presets_of(self, codec: str) -> tuple[str, ...]:
+        """The presets given that `codec` has; its middle one where it has none of them (the
+        presets are validated against the codecs together: `--codecs hevc,av1 --presets
+        medium` searches hevc at medium and av1 at its middle preset)."""
+        own = ENCODERS[codec].presets
+        return tuple(p for p in self.presets if p in own) or (own[len(own) // 2],)
 
 
 DEFAULT_FILTERS: tuple[tuple[str | None, int, int], ...] = (
@@ -162,9 +169,8 @@ def random(
     if presets is None:
         npre = np.array([len(ENCODERS[c].presets) for c in CODECS])[cidx]
         preset = np.floor(u[:, 2] * npre)
-    else:  # each codec's allowed presets (its middle one where none of those given is its own)
-        allowed = {i: [ENCODERS[c].presets.index(p) for p in presets.get(c, ()) if p in ENCODERS[c].presets]
-                   or [len(ENCODERS[c].presets) // 2] for i, c in enumerate(CODECS)}  # fmt: skip
+    else:  # each codec's own presets (`CodecSpace.presets_of`)
+        allowed = {CODECS.index(c): [ENCODERS[c].presets.index(p) for p in presets[c]] for c in codecs}  # fmt: skip
         preset = np.array([allowed[c][int(x * len(allowed[c]))] for c, x in zip(cidx, u[:, 2], strict=True)])  # fmt: skip
     s0, s1 = (min(scales), max(scales)) if scales else scale_range
     fcols = _filter_columns(filters)[rng.integers(0, len(filters), n)]
