@@ -8,9 +8,10 @@ state. Both modes run side by side in this one run, interleaved, on one warm cac
   before   TAC_JOB_SPEEDUPS=0: timm imported at start-up, glibc's default malloc (each scorer
            batch page-faults its activations in again), the originals decoded in line with
            the encoding, the networks built after inflate, a full interpreter exit
-  after    the job as it runs now: large freed blocks kept for reuse (tac.heap), decoding a
-           frame ahead in a thread, timm imported with the networks, built in a thread while
-           inflate starts its own python, the exit without garbage collections (gc.freeze)
+  after    the job as it runs now: large freed blocks kept for reuse (tac.jobs.heap),
+           decoding a frame ahead in a thread, timm imported with the networks, built in a
+           thread while inflate starts its own python, the exit without garbage collections
+           (gc.freeze)
 
 First each mode's first job, on an empty cache of its own (it renders the demo clip and
 computes the original's scorer outputs, which every later job reuses); then the warm jobs,

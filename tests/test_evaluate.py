@@ -301,7 +301,7 @@ KEEPING_FREED_MEMORY = """
 import sys, torch
 from tac.contest.scorer import Scorer
 from tac.contest.weights import standin_weights
-from tac.heap import keep_freed_memory
+from tac.jobs.heap import keep_freed_memory
 applied = keep_freed_memory()
 out = Scorer(standin_weights()).outputs(torch.load(sys.argv[1]))
 torch.save({"applied": applied, "pose": out.pose, "seg": out.seg}, sys.argv[2])
@@ -309,7 +309,7 @@ torch.save({"applied": applied, "pose": out.pose, "seg": out.seg}, sys.argv[2])
 
 
 def test_a_process_keeping_freed_memory_scores_bit_identically(demo_frames, scorer, tmp_path):
-    """`tac job run` keeps freed blocks for reuse (tac.heap, on glibc): the scorers' outputs
+    """`tac job run` keeps freed blocks for reuse (tac.jobs.heap, on glibc): the scorers' outputs
     are exactly those of a process with malloc's defaults (this one)."""
     pairs = torch.from_numpy(demo_frames[:8].reshape(4, 2, *demo_frames.shape[1:]))
     torch.save(pairs, tmp_path / "pairs.pt")

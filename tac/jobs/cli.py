@@ -47,7 +47,7 @@ def run_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where the job writes everything.")],
 ) -> None:
     """Run one job in the foreground: compress, (train,) build, evaluate, write result.json."""
-    from tac.heap import keep_freed_memory
+    from tac.jobs.heap import keep_freed_memory
     from tac.jobs.run import run_job, speedups_on
     from tac.records import JobSpec, load_record
 
