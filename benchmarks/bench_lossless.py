@@ -37,8 +37,9 @@ import av
 import numpy as np
 
 from tac.lossless import CODECS, compress_bytes, decompress_bytes
-from tac.lossless.codecs import BY_ID, compress_chunk, default_workers
+from tac.lossless.codecs import BY_ID
 from tac.lossless.container import CHUNK, DEFAULT_CHUNK_SIZE, OVERHEAD
+from tac.lossless.policy import compress_chunk, default_workers
 
 FILED_CODECS = [c for c in BY_ID.values() if c.name in ("store", "zlib", "lzma", "bz2", "brotli", "zstd")]  # fmt: skip
 

@@ -512,30 +512,36 @@ def test_auto_finds_the_delta_in_frames_and_beats_the_strongest_plain_codecs():
     """`auto` picks by a sample at fast levels; on raw frames the delta filter's preset 0 beats
     every codec that has no delta filter at its strongest (what `auto` once ran on each chunk)."""
     from tac.lossless import codecs as lc
+    from tac.lossless import policy
 
     data = _rgb_frames()
     assert lc.delta_distance(data) == 3  # bytes of one pixel sample apart
-    assert [c.name for c in lc.shortlist(data, list(lc.BY_ID.values()))] == ["lzma-delta"]
+    assert [c.name for c in policy.shortlist(data, list(lc.BY_ID.values()))] == ["lzma-delta"]
     out = io.BytesIO()
     report = write_stream(io.BytesIO(data), out, codec="auto", chunk_size=64 * 1024)
     assert set(report.codecs) == {"lzma-delta"} and decompress_bytes(out.getvalue()) == data
     plain = [c for c in lc.BY_ID.values() if c.name != "lzma-delta"]
     strongest = sum(
-        len(lc.compress_chunk(data[i : i + 64 * 1024], plain, None)[1])
+        len(policy.compress_chunk(data[i : i + 64 * 1024], plain, None)[1])
         for i in range(0, len(data), 64 * 1024)
     )
     assert report.stored_size < strongest
-    sample = lc.sample_of(data)
-    assert len(sample) == lc.SAMPLE_WINDOWS * min(lc.SAMPLE_WINDOW, len(data) // 64) < len(data)
+    sample = policy.sample_of(data)
+    assert (
+        len(sample)
+        == policy.SAMPLE_WINDOWS * min(policy.SAMPLE_WINDOW, len(data) // 64)
+        < len(data)
+    )
 
 
 def test_auto_sends_noise_to_the_fastest_coder_and_keeps_the_bytes_right():
     from tac.lossless import codecs as lc
+    from tac.lossless import policy
 
     noise = _rng_bytes(300_000)
-    assert lc.shortlist(noise, list(lc.BY_ID.values())) == [lc.REGISTRY.get("zstd")]
+    assert policy.shortlist(noise, list(lc.BY_ID.values())) == [lc.REGISTRY.get("zstd")]
     blob = compress_bytes(noise)  # zstd gains nothing on noise: the chunk is stored
     assert decompress_bytes(blob) == noise and len(blob) == len(noise) + OVERHEAD + CHUNK.size
     # lzma's presets are all extreme: `auto` leaves it to exhaustive and --codec lzma
-    assert all(c.in_auto for c in lc.shortlist(PAYLOADS["text"] * 50, list(lc.BY_ID.values())))
+    assert all(c.in_auto for c in policy.shortlist(PAYLOADS["text"] * 50, list(lc.BY_ID.values())))
     assert not lc.REGISTRY.get("lzma").in_auto

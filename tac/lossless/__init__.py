@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tac.atomic import atomic_writer
 from tac.errors import TacError
-from tac.lossless.codecs import AUTO, CHOICES, POLICIES, CodecError
+from tac.lossless.codecs import CodecError
 from tac.lossless.container import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_SIZE,
@@ -32,6 +32,7 @@ from tac.lossless.container import (
     read_stream,
     write_stream,
 )
+from tac.lossless.policy import AUTO, CHOICES, POLICIES
 
 CODECS: tuple[str, ...] = CHOICES[
     len(POLICIES) :

@@ -1,4 +1,4 @@
-"""Chunk codecs: one registry entry per general-purpose compressor, plus the `auto` policy.
+"""Chunk codecs: one registry entry per general-purpose compressor.
 
 A codec turns one chunk (at most the container's chunk size) into a self-contained payload and
 back. The container stores the codec's id byte and the chunk's raw size next to the payload, so
@@ -13,11 +13,7 @@ window, brotli window, bzip2 block size, lzma-delta distance) against what this 
 of that raw size, and refuses anything else. Only decoders that survive arbitrary input within
 those parameters are kept: PPMd (id 6) did not and was dropped (docs/lossless-format.md).
 
-`auto` and `exhaustive` are not codecs but policies. `exhaustive` compresses every chunk with
-every codec at its strongest and keeps the smallest payload, `store` winning ties, so
-incompressible data costs nothing but the chunk header. `auto` (the default) is fast: cheap
-statistics and a sample of the chunk pick one or two codecs, which then run at fast levels
-(`shortlist`); bench_lossless.py measures both against what `auto` was when issue 18 was filed.
+`auto` and `exhaustive`, which choose among these codecs per chunk, are in `policy.py`.
 
 Ids are part of the on-disk format (docs/lossless-format.md): never renumber, only append.
 """
@@ -26,10 +22,8 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import os
 import zlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import brotli
@@ -192,7 +186,8 @@ _DELTA_PROBE = 64 * 1024  # bytes the distance is chosen on
 _DELTA_GAIN = 0.05  # bits per byte a distance must save over none
 
 
-def _entropy(a) -> float:
+def order0_entropy(a) -> float:
+    """Bits per byte of `a`'s byte frequencies (a uint8 array)."""
     counts = np.bincount(a, minlength=256)
     p = counts[counts > 0] / len(a)
     return float(-(p * np.log2(p)).sum())
@@ -206,7 +201,7 @@ def delta_distance(data: bytes) -> int:
         a = np.concatenate([a[i * step : i * step + _DELTA_PROBE // 4] for i in range(4)])
     if len(a) <= 2 * DELTA_MAX:
         return 0
-    bits = [_entropy(a)] + [_entropy(a[d:] - a[:-d]) for d in range(1, DELTA_MAX + 1)]
+    bits = [order0_entropy(a)] + [order0_entropy(a[d:] - a[:-d]) for d in range(1, DELTA_MAX + 1)]
     best = min(range(1, DELTA_MAX + 1), key=bits.__getitem__)
     return best if bits[best] < bits[0] - _DELTA_GAIN else 0
 
@@ -397,7 +392,7 @@ _BUILTIN = (
         _lzma_decode,
         _no_parameters,
         in_auto=False,
-    ),  # fmt: skip
+    ),
     Codec("bz2", 3, 1, 9, 9, "block size", _bz2_encode, _bz2_decode, _bz2_check),
     Codec(
         "brotli",
@@ -410,11 +405,11 @@ _BUILTIN = (
         _brotli_decode,
         _brotli_check,
         auto_level=5,
-    ),  # fmt: skip
+    ),
     Codec("zstd", 5, 1, 22, 19, "level", _zstd_encode, _zstd_decode, _zstd_check, auto_level=3),
     Codec(
         "lzma-delta", 7, 0, 9, 9, "preset", _delta_encode, _delta_decode, _delta_check, auto_level=0
-    ),  # fmt: skip
+    ),
 )
 REGISTRY: Registry[Codec] = Registry("codec")
 for _codec in _BUILTIN:
@@ -424,103 +419,8 @@ BY_ID: dict[int, Codec] = {c.id: c for c in _BUILTIN}
 RETIRED: dict[int, tuple[str, str]] = {
     6: ("ppmd", "pyppmd can crash on a crafted payload, so tac dropped it"),
 }
-AUTO = "auto"
-EXHAUSTIVE = "exhaustive"
-POLICIES = (AUTO, EXHAUSTIVE)
-CHOICES: tuple[str, ...] = (*POLICIES, *(c.name for c in _BUILTIN))
-SAMPLE_WINDOWS, SAMPLE_WINDOW = 8, 16 * 1024
-SAMPLE_MARGIN = 0.01  # a codec whose sample is within 1 % of the best runs on the whole chunk
-NOISE_BITS = 7.9  # order-0 entropy (bits per byte) above which a sample is taken for noise
-
-
-def resolve(codec: str, level: int | None) -> tuple[list[Codec], int | None]:
-    """The codecs a policy tries and the level to use, or a TacError for bad user input."""
-    if codec in POLICIES:
-        if level is not None:
-            raise TacError(
-                f"--level applies to one codec; {codec} uses each codec's strongest level"
-            )
-        return list(BY_ID.values()), None  # id order
-    retired = dict(RETIRED.values())
-    if codec in retired:
-        why = retired[codec]
-        raise TacError(
-            f"codec {codec} is no longer written: {why}; choose one of {', '.join(CHOICES)}"
-        )
-    if codec not in REGISTRY:
-        raise TacError(f"unknown codec {codec!r}; choose one of {', '.join(CHOICES)}")
-    chosen = REGISTRY.get(codec)
-    return [chosen], chosen.check_level(level)
 
 
 def max_stored_size(raw_size: int) -> int:
     """The largest payload the format accepts for a chunk: bounds what a reader ever buffers."""
     return raw_size + raw_size // 4 + 1024
-
-
-def sample_of(data: bytes) -> bytes:
-    """Eight windows spread over the chunk, 16 KiB each or a 64th of a smaller chunk (an eighth
-    of it in all); a chunk under 16 KiB is its own sample."""
-    if len(data) < SAMPLE_WINDOW:
-        return data
-    window, step = min(SAMPLE_WINDOW, len(data) // 64), len(data) // SAMPLE_WINDOWS
-    return b"".join(data[i * step : i * step + window] for i in range(SAMPLE_WINDOWS))
-
-
-def shortlist(data: bytes, codecs: list[Codec], pool: Executor | None = None) -> list[Codec]:
-    """`auto`: the codecs worth running on the whole chunk, at their `auto_level`: those whose
-    sample came within SAMPLE_MARGIN of the best. Bytes that look like noise on cheap statistics
-    (an encoded video, compressed weights) go straight to the fastest coder: on them every codec
-    lands within a fraction of a percent of the raw size (bench_lossless.py, video)."""
-    codecs = [c for c in codecs if c.in_auto]
-    sample = sample_of(data)
-    if _entropy(np.frombuffer(sample, np.uint8)) > NOISE_BITS:
-        return [REGISTRY.get("zstd")]
-    run = pool.map if pool is not None else map
-    sizes = list(run(lambda c: len(c.compress(sample, c.auto_level)), codecs))
-    best = min(sizes)
-    return [c for c, n in zip(codecs, sizes, strict=True) if n <= best * (1 + SAMPLE_MARGIN)]
-
-
-def compress_chunk(
-    data: bytes,
-    codecs: Iterable[Codec],
-    level: int | None,
-    pool: Executor | None = None,
-    sampled: bool = False,
-) -> tuple[Codec, bytes]:
-    """The smallest payload among `codecs` (`store` wins ties and is the fallback); `sampled`:
-    among those a sample of the chunk shortlists, each at its fast `auto_level` (the `auto`
-    policy).
-
-    With one codec its payload is used even if larger than the input (the user asked for it),
-    unless it exceeds the format's bound; then the chunk is stored.
-    """
-    codecs = list(codecs)
-    choosing = len(codecs) > 1  # a policy picks among codecs: store wins when nothing gains
-    if sampled:
-        codecs = shortlist(data, codecs, pool)
-
-    def attempt(codec: Codec) -> bytes | None:
-        payload = codec.compress(data, codec.auto_level if sampled else level)
-        return payload if len(payload) <= max_stored_size(len(data)) else None
-
-    if pool is not None and len(codecs) > 1:
-        payloads = list(pool.map(attempt, codecs))
-    else:
-        payloads = [attempt(c) for c in codecs]
-    store = REGISTRY.get("store")
-    best: tuple[Codec, bytes] | None = None
-    for codec, payload in sorted(zip(codecs, payloads, strict=True), key=lambda cp: cp[0].id):
-        if payload is not None and (best is None or len(payload) < len(best[1])):
-            best = (codec, payload)
-    if best is None:
-        return store, bytes(data)
-    if choosing and len(best[1]) >= len(data):
-        return store, bytes(data)
-    return best
-
-
-def default_workers() -> int:
-    """Threads for `auto`: the libraries release the GIL while compressing."""
-    return max(1, min(len(REGISTRY), os.cpu_count() or 1))

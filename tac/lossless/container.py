@@ -38,17 +38,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from tac.errors import TacError
-from tac.lossless.codecs import (
-    AUTO,
-    BY_ID,
-    RETIRED,
-    Codec,
-    CodecError,
-    compress_chunk,
-    default_workers,
-    max_stored_size,
-    resolve,
-)
+from tac.lossless.codecs import BY_ID, RETIRED, Codec, CodecError, max_stored_size
+from tac.lossless.policy import AUTO, compress_chunk, default_workers, resolve
 
 MAGIC = b"TACL"
 END_MAGIC = b"TEND"
