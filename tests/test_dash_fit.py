@@ -157,13 +157,21 @@ def test_ranking_caption_unranked_refusals_and_sort_indicator(tmp_path):
 # --- plots ----------------------------------------------------------------------------------
 
 
-def test_frontier_is_on_log_bytes_with_labelled_points(tmp_path):
+def on_tab(tmp_path, key: str, check) -> None:
+    """`check(app)` with mid_run's dashboard on the tab of `key`, drawn."""
     mid_run(tmp_path)
     app = DashApp(tmp_path, poll_s=0.05)
 
     async def scenario(pilot):
-        await pilot.press("5")
+        await pilot.press(key)
         await pilot.pause(0.3)
+        check(app)
+
+    run_app(app, scenario)
+
+
+def test_frontier_is_on_log_bytes_with_labelled_points(tmp_path):
+    def check(app):
         shown = "\n".join(screen_lines(app))
         assert "archive KB (log scale)" in shown
         for crf in (22, 26, 30, 38):  # the frontier's points, each with its setting, uncut
@@ -171,23 +179,18 @@ def test_frontier_is_on_log_bytes_with_labelled_points(tmp_path):
         ticks = re.findall(r"\d+", shown.split("└")[1].split("archive KB")[0])
         assert ticks == ["100", "200", "500"]  # 1-2-5 steps: a log axis
 
-    run_app(app, scenario)
+    on_tab(tmp_path, "5", check)
 
 
 def test_band_plot_leaves_margins_around_the_data(tmp_path):
-    mid_run(tmp_path)
-    app = DashApp(tmp_path, poll_s=0.05)
-
-    async def scenario(pilot):
-        await pilot.press("4")
-        await pilot.pause(0.3)
+    def check(app):
         rows = app.model.bands_vs_measured()
         lo, hi = min(r[2] for r in rows), max(r[4] for r in rows)
         plot = app.query_one(BandPlot).render().plain
         axis = [float(v) for v in re.findall(r"^\s*([\d.]+)┤", plot, re.M)]
         assert max(axis) > hi + 0.2 * (hi - lo) and min(axis) < lo  # room for the legend on top
 
-    run_app(app, scenario)
+    on_tab(tmp_path, "4", check)
 
 
 # --- jobs: the log pane and the full log -----------------------------------------------------
