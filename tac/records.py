@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
@@ -155,6 +155,11 @@ class LaneParams(Record):
 
     def short(self) -> str:
         raise NotImplementedError
+
+    def warm_from(self) -> str | None:
+        """The candidate id whose trained checkpoint this setting continues from (a warm start),
+        or None. Lanes that warm-start override it; the loop ships that checkpoint to the job."""
+        return None
 
 
 _PARAMS: dict[str, type[LaneParams]] = {}
@@ -322,6 +327,20 @@ class JobLimits(Record):
     max_wall_s: float | None = Field(None, gt=0)
 
 
+class WarmStart(Record):
+    """The checkpoint a job starts from: an earlier job's, carried to this job's host, where
+    it waits as `WARM_START_FILE` in the job's output directory (checked against `sha256`)."""
+
+    parent_job: str
+    candidate: str  # the parent's candidate id
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=1)
+    card_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")  # its card, when it has one
+
+
+WARM_START_FILE = "warm-start.safetensors"  # and its card beside it, as tac.checkpoints keeps them
+
+
 class JobSpec(Record):
     """One dispatched train/eval job: what to build, on which data, scored how, within what."""
 
@@ -338,3 +357,56 @@ class JobSpec(Record):
     train_device: Literal["cpu", "cuda"] | None = None  # None: the host's (CUDA if torch sees it)
     host: str = "local"  # where it runs; out_dir is a path on that host
     out_dir: str
+    warm_start: WarmStart | None = None  # continue from an earlier job's checkpoint
+    # CPU threads the job may use: its host's cores shared among the jobs it runs at once
+    # (None: all of them). Two jobs of two threads each on two cores run several times slower.
+    cpu_threads: int | None = Field(None, ge=1)
+
+
+class Rung(Record):
+    """An exact evaluation a training job made of its current archive (the real round trip, on
+    the job's scorers) at a checkpoint it keeps on its host. The job prints it on a log line of
+    its own (`rung_line`); the loop records it as an `intermediate` event and may prune on it.
+    `final` marks the checkpoint the job's submission is built from."""
+
+    step: int = Field(ge=0)
+    steps: int = Field(ge=1)  # the job's whole training
+    score: float = Field(ge=0, allow_inf_nan=False)
+    seg: float = Field(ge=0, le=1)
+    pose: float = Field(ge=0, allow_inf_nan=False)
+    archive_bytes: int = Field(ge=0)
+    checkpoint: str = Field(
+        pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$"
+    )  # in its out dir
+    checkpoint_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # the checkpoint's card (tac.checkpoints: the same path with .json), when it has one
+    card_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    final: bool = False
+
+    @property
+    def card(self) -> str | None:
+        return None if self.card_sha256 is None else str(PurePosixPath(self.checkpoint).with_suffix(".json"))  # fmt: skip
+
+    @property
+    def fidelity(self) -> float:
+        """How much of its training the job had done: step / steps."""
+        return min(1.0, self.step / self.steps)
+
+
+RUNG_PREFIX = "tac-rung "
+
+
+def rung_line(rung: Rung) -> str:
+    return RUNG_PREFIX + rung.model_dump_json()
+
+
+def rungs_in(text: str) -> list[Rung]:
+    """The rung lines of a job's log (a line that does not validate is not a rung)."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith(RUNG_PREFIX):
+            try:
+                found.append(Rung.model_validate_json(line[len(RUNG_PREFIX) :]))
+            except ValidationError:
+                continue
+    return found

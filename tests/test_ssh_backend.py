@@ -392,3 +392,25 @@ def test_cancel_over_ssh_kills_the_job_process_group(host, weights_id, workdir):
     assert cancelled.state == "cancelled" and polled.state == "cancelled"
     assert live_group_members(pid) == []
     assert not (job / "out" / "result.json").exists()
+
+
+def test_a_checkpoint_travels_both_ways_over_ssh_and_stays_inside_the_job(host, workdir):
+    """What a warm start carries: put before a child's submit, get from a parent's out/."""
+    blob = bytes(range(256)) * 1000  # binary, not text: base64 on the way back
+
+    async def scenario(backend):
+        await backend.put_file("ssh-warm", "warm-start.safetensors", blob)
+        back = await backend.get_file("ssh-warm", "warm-start.safetensors")
+        refused = []
+        for path in ("../../escape", "/etc/passwd", ".hidden"):
+            with pytest.raises(BackendError) as exc:
+                await backend.get_file("ssh-warm", path)
+            refused.append(str(exc.value))
+        with pytest.raises(BackendError, match="has no nerv/none.safetensors"):
+            await backend.get_file("ssh-warm", "nerv/none.safetensors")
+        return back, refused
+
+    back, refused = asyncio.run(using(host, scenario))
+    assert back == blob
+    assert (workdir / "jobs" / "ssh-warm" / "out" / "warm-start.safetensors").read_bytes() == blob
+    assert all("is not a plain path inside job ssh-warm's out/" in r for r in refused)

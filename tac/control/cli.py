@@ -78,6 +78,8 @@ def loop_cmd(
     job_timeout: Annotated[float, typer.Option(help="Cancel a job that runs longer (seconds).", min=1, rich_help_panel="Jobs")] = 3600.0,
     lost_after: Annotated[float, typer.Option(help="A job whose host stays unreachable this long (seconds) is lost.", min=1, rich_help_panel="Jobs")] = 60.0,
     max_retries: Annotated[int, typer.Option(help="Times a lost job is dispatched again.", min=0, rich_help_panel="Jobs")] = 1,
+    prune: Annotated[str, typer.Option(help="Stop a training job early on its intermediate exact results: band (when the band of its final score, learned from this run's finished learning curves, cannot beat the best), halving (successive halving: only the best 1/η at each rung go on) or off.", rich_help_panel="Jobs")] = "band",
+    prune_eta: Annotated[int, typer.Option(help="Successive halving's η: the share 1/η of jobs that go on at each rung.", min=2, rich_help_panel="Jobs")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final summary, as one JSON document, on stdout (progress goes to stderr).", rich_help_panel="Run")] = False,
 ) -> None:  # fmt: skip
     """Rank, dispatch the best as real jobs, harvest exact results, recalibrate, repeat.
@@ -105,7 +107,7 @@ def loop_cmd(
             max_cost_per_job=max_cost_per_job, currency=currency, convergence_eps=convergence_eps, patience=patience,
             max_bytes=max_bytes, local=not no_local, local_concurrency=local_concurrency,
             local_price_per_hour=local_price, local_device=local_device, runner_axis=runner_axis, hosts_file=str(hosts.resolve()) if hosts else None, poll_s=poll_s,
-            job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries,
+            job_timeout_s=job_timeout, lost_after_s=lost_after, max_retries=max_retries, prune=prune, prune_eta=prune_eta,
             anchors_file=str(anchors.resolve()) if anchors else None,
         )  # fmt: skip
         from_file = ctx.meta.get("loop_config_file")
@@ -335,6 +337,8 @@ def steer_cmd(
     max_cost_per_cycle: Annotated[float | None, typer.Option(help="For caps: the new per-cycle cap.", min=0)] = None,
     max_cost_per_job: Annotated[float | None, typer.Option(help="For caps: the new per-job cap.", min=0)] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the loop's acknowledgement.", min=0)] = 10.0,
+    prune: Annotated[str, typer.Option(help="Stop a training job early on its intermediate exact results: band (when the band of its final score, learned from this run's finished learning curves, cannot beat the best), halving (successive halving: only the best 1/η at each rung go on) or off.", rich_help_panel="Jobs")] = "band",
+    prune_eta: Annotated[int, typer.Option(help="Successive halving's η: the share 1/η of jobs that go on at each rung.", min=2, rich_help_panel="Jobs")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the acknowledgement as JSON (id, ok, detail, paused, caps); exit codes as without.")] = False,
 ) -> None:  # fmt: skip
     """Pause, resume or stop a running loop, cancel one of its jobs, or change its caps.

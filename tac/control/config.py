@@ -90,6 +90,9 @@ class LoopConfig(BaseModel):
     poll_s: Seconds = 1.0
     lost_after_s: Seconds = 60.0
     max_retries: int = Field(1, ge=0)
+    # multi-fidelity (tac.control.fidelity): stop a job whose intermediate result cannot win
+    prune: Literal["off", "band", "halving"] = "band"
+    prune_eta: int = Field(3, ge=2)  # halving keeps the best 1/η at each rung
 
     def profile_for(self, lane: str) -> str:
         """The training profile a job of `lane` runs under."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tac import atomic
 from tac.control import budget as B
-from tac.control import joblog
+from tac.control import fidelity, joblog
 from tac.control.backends.base import Backend, BackendError, JobStatus
 from tac.control.config import LoopConfig
 from tac.control.events import Event
@@ -31,7 +31,7 @@ from tac.control.ledger import INTERRUPTED, Ledger, RunState, fold, read_ledger
 from tac.control.plan import job_frames, plan_cycle
 from tac.control.slots import Slots
 from tac.control.steering import CAPS, ControlReader, check
-from tac.records import Anchor, Candidate, JobLimits, JobSpec, save_records
+from tac.records import Anchor, Candidate, JobLimits, JobSpec, rungs_in, save_records
 from tac.search import Caps, CostModel, MetaLagrangianSearch, preflight
 from tac.search.space import CandidateTable
 
@@ -73,6 +73,7 @@ class Controller:
         self.paused = False  # steering: no new dispatches while set
         self._cancel_running = False  # interrupted or stopped by request: cancel every running job
         self._cancel_requested: set[str] = set()
+        self._log_tail: dict[str, str] = {}  # per job: its mirrored log's unfinished last line
         self.slots = Slots(backends, config.runner_axis)
         self._money = asyncio.Lock()
         self.caps = B.Caps(
@@ -205,12 +206,21 @@ class Controller:
             job_id = f"c{cycle:02d}-{cand.id}" + (f"-r{attempt}" if attempt else "")
             cost = CostModel(frames=job_frames(self.config), price_per_hour=backend.price_per_hour, device=backend.cost_device)  # fmt: skip
             predicted = float(cost.job_cost(CandidateTable.from_params([cand.params]))[0])
+            warm = None
+            if (parent := cand.params.warm_from()) is not None:
+                warm = await fidelity.warm_start_for(
+                    self.run_dir, self.state, parent, self.backends
+                )
+                if isinstance(warm, str):
+                    self._event("refused", job_id=job_id, candidate=cand.id, reason=warm)
+                    return
             spec = JobSpec(
                 job_id=job_id, candidate=cand, data=self.config.data, challenge_dir=self.config.challenge_dir,
                 demo_frames=self.config.demo_frames, weights=self.config.weights, runner_axis=self.config.runner_axis,
                 limits=JobLimits(timeout_s=self.config.job_timeout_s, max_cost=min(self.caps.per_job, 1e18)),
                 predicted_cost=predicted, train_profile=self.config.profile_for(cand.lane), train_device=backend.device,
                 host="local" if backend.name == "local" else backend.name, out_dir=backend.out_dir(job_id),
+                warm_start=warm, cpu_threads=backend.threads_per_job,
             )  # fmt: skip
             await self._while_paused()
             if self.stop_reason:
@@ -280,6 +290,12 @@ class Controller:
                         status.state == "unknown"
                     ):  # recorded but never submitted (or crashed in between)
                         await self.ledger.synced()  # dispatched, on disk before it runs
+                        if spec.warm_start is not None:  # the checkpoint first: submit starts it
+                            for cached, name in fidelity.carried_files(
+                                self.run_dir, spec.warm_start
+                            ):
+                                data = await asyncio.to_thread(cached.read_bytes)
+                                await backend.put_file(job_id, name, data)
                         status = await backend.submit(spec)
                     submitted = True
                     if job.attempt:
@@ -305,13 +321,18 @@ class Controller:
                 await asyncio.sleep(self.config.poll_s)
                 continue
             if status.final:
-                await self._mirror_log(job_id, backend, status.log_bytes)
+                await self._mirror_log(job_id, backend, status.log_bytes, prune=False)
                 return await self._settle(job_id, status, backend)
+            # intermediate results arrive in the log: read it as it grows, not only at heartbeats
+            beat = time.monotonic() - last_beat > HEARTBEAT_S
+            await self._mirror_log(job_id, backend, status.log_bytes, event=beat)
             over_cap = await self._top_up(job_id, status.wall_s, backend, gap)
             timed_out = status.wall_s > self.config.job_timeout_s
             asked = job_id in self._cancel_requested
-            if over_cap or timed_out or asked or self._cancel_running:
-                why = over_cap or ("timeout" if timed_out else "cancelled by request" if asked else self.stop_reason)  # fmt: skip
+            pruned = self.state.jobs[job_id].pruned
+            if over_cap or timed_out or asked or pruned or self._cancel_running:
+                why = over_cap or ("timeout" if timed_out else "cancelled by request" if asked else
+                                   f"pruned: {pruned}" if pruned else self.stop_reason)  # fmt: skip
                 self.log(f"{job_id}: cancelling ({why})")
                 await self.ledger.synced()
                 status = await backend.cancel(job_id)
@@ -321,11 +342,8 @@ class Controller:
                     backend.price_per_hour,
                     why,
                 )
-            if (
-                time.monotonic() - last_beat > HEARTBEAT_S
-            ):  # after the cap check: never delays a cancel
+            if beat:  # after the cap check: never delays a cancel
                 self._event("heartbeat", job_id=job_id, state=status.state, wall_s=status.wall_s, log_bytes=status.log_bytes)  # fmt: skip
-                await self._mirror_log(job_id, backend, status.log_bytes)
                 last_beat = time.monotonic()
             await asyncio.sleep(self.config.poll_s)
 
@@ -377,10 +395,37 @@ class Controller:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    async def _mirror_log(self, job_id: str, backend: Backend, log_bytes: int) -> None:
-        copied = await joblog.mirror(backend, job_id, self._job_dir(job_id) / "log", log_bytes)
+    async def _mirror_log(self, job_id: str, backend: Backend, log_bytes: int, event: bool = True, prune: bool = True) -> None:  # fmt: skip
+        """Copy what the job's log gained; record its last line (`event`) and its rungs (and
+        prune on them while the job runs: `prune`)."""
+        path = self._job_dir(job_id) / "log"
+        if job_id not in self._log_tail:  # first look since this controller started: the
+            # copy may hold rungs a killed controller never recorded (the fold counts each once)
+            self._log_tail[job_id] = ""
+            if path.exists():
+                self._rungs(
+                    job_id, await asyncio.to_thread(path.read_text, "utf-8", "replace"), prune
+                )
+        copied = await joblog.mirror(backend, job_id, path, log_bytes)
         if copied is not None:
-            self._event("log", job_id=job_id, bytes=copied[0], last=copied[1])
+            if event:
+                self._event("log", job_id=job_id, bytes=copied[0], last=copied[1])
+            self._rungs(job_id, copied[2], prune)
+
+    def _rungs(self, job_id: str, text: str, prune: bool) -> None:
+        """Record the rungs in the log text that follows what was read of it before (a line
+        the job has not finished writing waits for the rest), judging each once."""
+        text = self._log_tail.get(job_id, "") + text
+        complete, _, self._log_tail[job_id] = text.rpartition("\n")
+        job = self.state.jobs[job_id]
+        for rung in rungs_in(complete):
+            if job.has_rung(rung):
+                continue
+            judged = fidelity.judge(self.state, job, rung, self.config.prune, self.config.prune_eta)
+            self._event("intermediate", job_id=job_id, rung=rung, band=judged.band, note=judged.note)  # fmt: skip
+            if prune and judged.prune and not job.pruned and not job.finished:
+                self.log(f"{job_id}: pruned ({judged.prune[1]})")
+                self._event("pruned", job_id=job_id, step=rung.step, rule=judged.prune[0], reason=judged.prune[1])  # fmt: skip
 
     async def _settle(self, job_id: str, status: JobStatus, backend: Backend) -> None:
         detail = (

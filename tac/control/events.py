@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from tac.records import Anchor, JobSpec
+from tac.records import Anchor, JobSpec, Rung
 
 VERSION = 1
 
@@ -176,6 +176,28 @@ class Finished(Event):
     detail: str = ""
 
 
+class Intermediate(Event):
+    """A running job's exact evaluation at a checkpoint (`Rung`), with the loop's judgement:
+    the band its final score is expected in (from earlier jobs' learning curves), or why there
+    is none, and whether it was pruned on it. Counted once per (job, step) on every replay."""
+
+    type: Literal["intermediate"]
+    job_id: str
+    rung: Rung
+    band: Annotated[list[Num], Field(min_length=3, max_length=3)] | None = None  # lo, mid, hi
+    note: str = ""  # how the band was learned, or why there is none
+
+
+class Pruned(Event):
+    """The loop stops a job whose intermediate result cannot win (`rule`: band or halving)."""
+
+    type: Literal["pruned"]
+    job_id: str
+    step: Count
+    rule: Literal["band", "halving"]
+    reason: str
+
+
 class OrphanCancelled(Event):
     type: Literal["orphan_cancelled"]
     job_id: str
@@ -224,7 +246,7 @@ class UnknownEvent(Event):
 
 KNOWN = (
     RunStarted, Resumed, RunFinished, Stopping, CycleStarted, CycleFinished, Ranked, Exploring,
-    Multipliers, Refused, Reserved, Dispatched, Heartbeat, Log, Finished, OrphanCancelled,
+    Multipliers, Refused, Reserved, Dispatched, Heartbeat, Log, Finished, Intermediate, Pruned, OrphanCancelled,
     Harvested, AnchorAdded, Budget, Control,
 )  # fmt: skip
 # one validation call per line, dispatched on `type`

@@ -20,9 +20,10 @@ def _append(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-async def mirror(backend: Backend, job_id: str, path: Path, log_bytes: int) -> tuple[int, str] | None:  # fmt: skip
+async def mirror(backend: Backend, job_id: str, path: Path, log_bytes: int) -> tuple[int, str, str] | None:  # fmt: skip
     """Append what the job's log gained beyond `path`'s size (the host says it has `log_bytes`).
-    Returns (bytes copied so far, last non-empty line) when anything was copied, else None."""
+    Returns (bytes copied so far, last non-empty line, the text copied) when anything was
+    copied, else None."""
     have = path.stat().st_size if path.exists() else 0  # a stat: metadata, cached
     if log_bytes <= have:
         return None
@@ -40,5 +41,6 @@ async def mirror(backend: Backend, job_id: str, path: Path, log_bytes: int) -> t
     if not data:
         return None
     await asyncio.to_thread(_append, path, data)  # off the event loop: a slow disk stalls no poll
-    lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return have + len(data), lines[-1][-200:] if lines else ""
+    text = data.decode("utf-8", "replace")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return have + len(data), lines[-1][-200:] if lines else "", text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tac.control import events as E
-from tac.records import Anchor, JobSpec
+from tac.records import Anchor, JobSpec, Rung
 
 LEDGER = "ledger.jsonl"
 
@@ -179,6 +179,16 @@ class JobState:
     detail: str = ""
     harvested: bool | None = None  # None: not judged yet
     attempt: int = 0
+    rungs: list[Rung] = field(default_factory=list)  # its intermediate results, in order
+    pruned: str = ""  # why the loop stopped it early, once it decided to
+
+    def has_rung(self, rung: Rung) -> bool:
+        return any(r.step == rung.step and r.final == rung.final for r in self.rungs)
+
+    @property
+    def final_rung(self) -> Rung | None:
+        """The checkpoint its submission was built from, when the job reported one."""
+        return next((r for r in reversed(self.rungs) if r.final), None)
 
     @property
     def finished(self) -> bool:
@@ -248,6 +258,14 @@ class RunState:
                                                "runner_axis": best.runner_axis, "archive_sha256": best.archive_sha256},
         }  # fmt: skip
 
+    def checkpoint_of(self, candidate_id: str) -> tuple[JobState, Rung] | None:
+        """The job that measured `candidate_id` and the final checkpoint it kept (what a warm
+        start continues from), or None when no job of this run has one."""
+        for job in self.jobs.values():
+            if job.candidate_id == candidate_id and job.harvested and job.final_rung is not None:
+                return job, job.final_rung
+        return None
+
     @property
     def dispatched_candidates(self) -> set[str]:
         """Candidates that need no new job: every one with a job, except those whose only jobs
@@ -291,6 +309,12 @@ class RunState:
                     )
                     self.spent += e.cost
                     self.cycle_spent[job.cycle] = self.cycle_spent.get(job.cycle, 0.0) + e.cost
+            case E.Intermediate() if e.job_id in self.jobs:
+                job = self.jobs[e.job_id]
+                if not job.has_rung(e.rung):  # counted once, whatever a replay does
+                    job.rungs.append(e.rung)
+            case E.Pruned() if e.job_id in self.jobs:
+                self.jobs[e.job_id].pruned = e.reason
             case E.Harvested() if e.job_id in self.jobs:
                 job = self.jobs[e.job_id]
                 job.harvested = e.ok

@@ -42,6 +42,12 @@ def candidate_space(config: LoopConfig, state: RunState) -> CandidateTable:
     return generate(c.generator, lanes=c.lanes, options=c.space, n=c.n, seed=c.seed, anchors=state.anchors)  # fmt: skip
 
 
+def _orphan(table: CandidateTable, i: int, kept: set[str]) -> bool:
+    """A warm start whose parent left no checkpoint in this run."""
+    parent = table.params(i).warm_from()
+    return parent is not None and parent not in kept
+
+
 def plan_cycle(
     config: LoopConfig,
     state: RunState,
@@ -52,7 +58,9 @@ def plan_cycle(
     c = config
     table = candidate_space(config, state)
     done = state.dispatched_candidates | {a.id for a in state.anchors}
-    taken = np.array([table.id(i) in done for i in range(len(table))], dtype=bool)
+    # a warm start needs its parent's checkpoint from a job of this run
+    kept = {j.candidate_id for j in state.jobs.values() if j.harvested and j.final_rung is not None}
+    taken = np.array([table.id(i) in done or _orphan(table, i, kept) for i in range(len(table))], dtype=bool)  # fmt: skip
     axis_anchors = [a for a in state.anchors if a.weights == c.weights and a.runner_axis == c.runner_axis]  # fmt: skip
     plan = Plan(picks=[])
     if axis_anchors:

@@ -127,6 +127,33 @@ def result_cmd(workdir: Workdir, job_id: JobId) -> None:
     _emit(worker.result(workdir, job_id))
 
 
+@app.command("get")
+def get_cmd(
+    workdir: Workdir,
+    job_id: JobId,
+    path: Annotated[str, typer.Option("--path", help="A file inside the job's out/ (a checkpoint).")],
+) -> None:  # fmt: skip
+    """A file the job wrote, base64 in the JSON answer (a warm start's checkpoint)."""
+    import base64
+
+    from tac.jobs import worker
+
+    data = worker.get_file(workdir, job_id, path)
+    _emit({"job_id": job_id, "path": path, "data": base64.b64encode(data).decode()})
+
+
+@app.command("put")
+def put_cmd(
+    workdir: Workdir,
+    job_id: JobId,
+    path: Annotated[str, typer.Option("--path", help="Where inside the job's out/ to put stdin's bytes.")],
+) -> None:  # fmt: skip
+    """Place stdin's bytes in the job's out/ before it is submitted (a warm start's checkpoint)."""
+    from tac.jobs import worker
+
+    _emit(worker.put_file(workdir, job_id, path, sys.stdin.buffer.read()))
+
+
 @app.command("extend")
 def extend_cmd(
     workdir: Workdir,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,13 +27,54 @@ from tac.records import EvalResult, JobSpec, save_record
 @dataclass
 class JobContext:
     """What a lane's train step may use: where to log, the device to train on (the host's: CUDA
-    where it has one), the training profile, and the job's scorers (on the runner axis, which
-    is what its exact scores are measured on)."""
+    where it has one), the training profile, the job's scorers (on the runner axis, which is
+    what its exact scores are measured on), the checkpoint to start from (a warm start), and
+    `rung` to report each exact evaluation it makes at a checkpoint it keeps."""
 
     log: Callable[[str], None]
     device: str
     profile: str
     scorer: Callable[[], object]
+    warm_start: Path | None = None
+    rung: Callable[..., None] = lambda *a, **kw: None
+
+
+def rung_reporter(out: Path, log: Callable[[str], None]) -> Callable[..., None]:
+    """`JobContext.rung`: print a rung line (what the loop reads from the job's log) for an
+    exact evaluation `ev` at `step` of `steps`, whose checkpoint is `checkpoint` (under `out`)."""
+    import hashlib
+
+    from tac.records import Rung, rung_line
+
+    def report(step: int, steps: int, ev, checkpoint: Path, final: bool = False) -> None:
+        sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+        card = Path(checkpoint).with_suffix(".json")  # tac.checkpoints keeps a card there
+        rung = Rung(step=step, steps=steps, score=ev.score, seg=ev.seg, pose=ev.pose, archive_bytes=ev.archive_bytes,
+                    checkpoint=Path(checkpoint).relative_to(out).as_posix(), checkpoint_sha256=sha(Path(checkpoint)),
+                    card_sha256=sha(card) if card.is_file() else None, final=final)  # fmt: skip
+        log(rung_line(rung))
+
+    return report
+
+
+def warm_start_file(spec: JobSpec, out: Path) -> Path | None:
+    """The checkpoint the spec's warm start names, placed in `out` by the loop and checked."""
+    import hashlib
+
+    from tac.records import WARM_START_FILE
+
+    if spec.warm_start is None:
+        return None
+    path = out / WARM_START_FILE
+    warm = spec.warm_start
+    for file, sha in ((path, warm.sha256), (path.with_suffix(".json"), warm.card_sha256)):
+        if sha is None:
+            continue
+        if not file.is_file():
+            raise TacError(f"{file}: the warm start from {warm.parent_job} is not here; the loop places it before it submits the job")  # fmt: skip
+        if hashlib.sha256(file.read_bytes()).hexdigest() != sha:
+            raise TacError(f"{file}: not the checkpoint of {warm.parent_job} this job continues from (sha256 differs)")  # fmt: skip
+    return path
 
 
 def train_device(asked: str | None) -> str:
@@ -79,9 +121,18 @@ def _load_quietly(scorer) -> None:
         scorer.load()
 
 
+def share_cores(threads: int | None) -> None:
+    """Use `threads` CPU threads here and in the processes this job starts (inflate)."""
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # read when torch first loads
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+
+
 def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> EvalResult:
     stages = Stages()
     speedups = speedups_on()
+    share_cores(spec.cpu_threads)
     if not speedups:
         import timm  # noqa: F401 - at start-up, as tac.contest.networks imported it
     from tac.contest.evaluate import evaluate_submission
@@ -117,6 +168,8 @@ def run_job(spec: JobSpec, out: Path, log: Callable[[str], None] = print) -> Eva
         train_device(spec.train_device),
         spec.train_profile,
         cache(lambda: Scorer(weights, axis)),
+        warm_start=warm_start_file(spec, out),
+        rung=rung_reporter(out, log),
     )
     trained = lane.train(settings, cand.params, originals, out, job)
     stages.done("train")

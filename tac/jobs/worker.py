@@ -162,6 +162,40 @@ def result(workdir: str | os.PathLike, job_id: str) -> dict:
     }
 
 
+MAX_FILE_BYTES = 1 << 30  # what `get_file` hands over: checkpoints, not datasets
+
+
+def _out_file(workdir: str | os.PathLike, job_id: str, rel: str) -> Path:
+    """`rel` inside the job's out/ directory: a plain relative path, nothing above it."""
+    parts = Path(rel).parts
+    if (
+        not rel
+        or Path(rel).is_absolute()
+        or any(p in ("..", ".") or p.startswith(".") for p in parts)
+    ):
+        raise TacError(f"{rel!r} is not a plain path inside job {job_id}'s out/")
+    return job_dir(workdir, job_id) / "out" / rel
+
+
+def get_file(workdir: str | os.PathLike, job_id: str, rel: str) -> bytes:
+    """A file the job wrote (a checkpoint a warm start continues from)."""
+    path = _out_file(workdir, job_id, rel)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise TacError(f"{path}: over {MAX_FILE_BYTES >> 20} MiB, too large to carry")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise TacError(f"job {job_id} has no {rel} on this host") from None
+
+
+def put_file(workdir: str | os.PathLike, job_id: str, rel: str, data: bytes) -> dict:
+    """Place a file in the job's out/ before it starts (a warm start's checkpoint), atomically."""
+    path = _out_file(workdir, job_id, rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(path, data)
+    return {"job_id": job_id, "path": rel, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+
+
 def extend(workdir: str | os.PathLike, job_id: str, max_wall_s: float) -> dict:
     """Let a running job run until `max_wall_s` of wall time (never shortens a lease)."""
     d = job_dir(workdir, job_id)

@@ -173,7 +173,10 @@ class Lane(ABC):
 
     def train(self, settings: BaseModel, params: LaneParams, originals, work: Path, job) -> Trained | None:  # fmt: skip
         """Fit what ships with the payload (a post-filter, a renderer), or None. `job` gives
-        `log`, `device`, `scorer()` and `profile`."""
+        `log`, `device`, `scorer()`, `profile`, `warm_start` (the checkpoint to continue from
+        when `params.warm_from()` names one) and `rung(step, steps, evaluation, checkpoint,
+        final=False)`: report each exact evaluation made at a kept checkpoint, so the loop can
+        prune the job and warm-start children from it."""
         return None
 
     @abstractmethod

@@ -57,6 +57,7 @@ class Backend(ABC):
     price_per_hour: float  # metered cost = wall time × this
     runner_axis: str  # the axis its results land on
     device: str | None = None  # what its jobs train on ("cpu", "cuda"; None: the host's own)
+    threads_per_job: int | None = None  # CPU threads each job may use (None: the host's all)
 
     @property
     def cost_device(self) -> str:
@@ -85,6 +86,14 @@ class Backend(ABC):
     @abstractmethod
     async def extend(self, job_id: str, max_wall_s: float) -> JobStatus:
         """Let a running job run until `max_wall_s` of wall time (its budget lease)."""
+
+    async def get_file(self, job_id: str, path: str) -> bytes:
+        """A file from the job's output directory on its host (a checkpoint)."""
+        raise BackendError(f"{self.name}: this backend cannot fetch a job's files")
+
+    async def put_file(self, job_id: str, path: str, data: bytes) -> None:
+        """Place a file in a job's output directory on its host before the job is submitted."""
+        raise BackendError(f"{self.name}: this backend cannot carry files to a job")
 
     async def close(self) -> None:  # release connections
         return None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tac.control.backends.base import Backend, BackendError, Fetched, JobStatus
+from tac.errors import TacError
 from tac.jobs import worker
 from tac.jobs.engines import Engine, EngineUnavailable
 from tac.records import JobSpec
@@ -44,6 +45,8 @@ class LocalBackend(Backend):
         self.name = name
         self.command = command  # instead of `tac job run` (benchmarks of the controller itself)
         self.engine = engine  # what starts jobs: None, a detached process here
+        if engine is None:  # jobs share this machine's cores instead of fighting over them
+            self.threads_per_job = max(1, (os.cpu_count() or 1) // concurrency)
 
     async def _call(self, fn: Callable[..., T], *args) -> T:
         """`fn(workdir, *args)` in a thread; an engine that cannot be asked is a BackendError
@@ -75,6 +78,18 @@ class LocalBackend(Backend):
 
     async def fetch(self, job_id: str) -> Fetched:
         return Fetched(**await self._call(worker.result, job_id))
+
+    async def get_file(self, job_id: str, path: str) -> bytes:
+        return await self._files(worker.get_file, job_id, path)
+
+    async def put_file(self, job_id: str, path: str, data: bytes) -> None:
+        await self._files(worker.put_file, job_id, path, data)
+
+    async def _files(self, fn: Callable[..., T], *args) -> T:
+        try:
+            return await self._call(fn, *args)
+        except (TacError, OSError) as exc:
+            raise BackendError(f"{self.name}: {exc}") from None
 
     async def cancel(self, job_id: str) -> JobStatus:
         return JobStatus.from_info(await self._call(worker.cancel, job_id))

@@ -20,6 +20,8 @@ with another Host entry for the same destination would skip that entry's key che
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import re
 import shlex
@@ -220,6 +222,18 @@ class SSHBackend(Backend):
             archive_sha256=data.get("archive_sha256"),
             archive_bytes=data.get("archive_bytes"),
         )
+
+    async def get_file(self, job_id: str, path: str) -> bytes:
+        data = await self._verb("get", job_id, "--path", path)
+        try:
+            return base64.b64decode(data["data"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise BackendError(f"{self.where}: tac job get did not answer with the file") from None
+
+    async def put_file(self, job_id: str, path: str, data: bytes) -> None:
+        answer = await self._verb("put", job_id, "--path", path, stdin=data)
+        if answer.get("sha256") != hashlib.sha256(data).hexdigest():
+            raise BackendError(f"{self.where}: {path} arrived damaged on the host")
 
     async def cancel(self, job_id: str) -> JobStatus:
         return JobStatus.from_info(await self._verb("cancel", job_id))

@@ -53,8 +53,11 @@ class NervLane(Lane):
         if job.profile not in NERV_PROFILES:
             raise TacError(f"nerv lane: no training profile {job.profile!r}; known: {', '.join(NERV_PROFILES.names())}")  # fmt: skip
         config, tc = settings.training(pair_count(originals), NERV_PROFILES.get(job.profile))
-        job.log(f"training {settings.short()} ({job.profile}, {tc.steps} steps) on {job.device}")
-        result = train(config, tc, originals, job.scorer(), work / "nerv", job.log, device=job.device)  # fmt: skip
+        warm = f", from {job.warm_start.name}" if job.warm_start else ""
+        job.log(
+            f"training {settings.short()} ({job.profile}, {tc.steps} steps{warm}) on {job.device}"
+        )
+        result = train(config, tc, originals, job.scorer(), work / "nerv", job.log, init_from=job.warm_start, device=job.device, rung=job.rung)  # fmt: skip
         return Trained(result.checkpoint, f"trained to {result.best.score:.4f}")
 
     def compress(self, frames: Iterable[np.ndarray], settings: NervSettings, out: Path) -> list[Path]:  # fmt: skip

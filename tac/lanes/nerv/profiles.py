@@ -1,6 +1,7 @@
 """How the nerv lane trains: profiles (schedule and output size), and the settings a job runs.
 
     smoke     a few hundred CPU steps at a small output size: tests and first looks
+    tiny      a few steps, a round trip every two: the loop's tests (pruning, warm starts)
     contest   384×512 output, batch 8, the long schedule: a GPU host's job
 
 A searched setting (`NervParams`) says the decoder's latent size, width, bits, rate weight and
@@ -87,6 +88,11 @@ NERV_PROFILES.register("smoke", NervProfile(
     description="CPU, minutes: 24×32 output, batch 2, exact round trip every 20 steps",
     grid=(3, 4), stages=3,
     train=NervTrainConfig(steps=40, batch=2, lr=1e-2, warmup=0.1, eval_every=20, log_every=5, polish_steps=4),
+))  # fmt: skip
+NERV_PROFILES.register("tiny", NervProfile(
+    description="tests of the loop: 12×16 output, batch 1, an exact round trip every 2 steps",
+    grid=(3, 4), stages=2,
+    train=NervTrainConfig(steps=6, batch=1, lr=4e-2, warmup=0.1, eval_every=2, log_every=2),
 ))  # fmt: skip
 NERV_PROFILES.register("contest", NervProfile(
     description="GPU: 384×512 output (#95's shape), batch 8, EMA 0.999, round trip every 2000 steps",

@@ -12,6 +12,7 @@ per value measured on trained representations (bench_nerv).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -50,12 +51,23 @@ class NervParams(LaneParams):
     bits: int = 8
     rate_weight: float = Field(1.0, ge=0)
     steps: int = Field(1000, ge=1)
+    # a warm start: the candidate whose final checkpoint this one fine-tunes, and the steps that
+    # checkpoint was trained for already (the search sees parent_steps + steps of training)
+    parent: str | None = None
+    parent_steps: int = Field(0, ge=0)
 
     def id(self) -> str:
-        return f"nerv-z{self.latent_dim:03d}-w{self.width:03d}-b{self.bits}-r{self.rate_weight:07.3f}-n{self.steps:06d}"  # fmt: skip
+        own = f"nerv-z{self.latent_dim:03d}-w{self.width:03d}-b{self.bits}-r{self.rate_weight:07.3f}-n{self.steps:06d}"  # fmt: skip
+        if self.parent is None:
+            return own
+        return f"{own}-from-{hashlib.sha256(self.parent.encode()).hexdigest()[:10]}"
 
     def short(self) -> str:
-        return f"nerv z{self.latent_dim} w{self.width} {self.bits}b λ{self.rate_weight:g} {self.steps}st"  # fmt: skip
+        warm = f" ↳{self.parent_steps}st" if self.parent is not None else ""
+        return f"nerv z{self.latent_dim} w{self.width} {self.bits}b λ{self.rate_weight:g} {self.steps}st{warm}"  # fmt: skip
+
+    def warm_from(self) -> str | None:
+        return self.parent
 
 
 def payload_prior(weights, latents, bits) -> np.ndarray:
@@ -82,6 +94,15 @@ class NervTable(LaneTable):
     bits: np.ndarray
     rate_milli: np.ndarray  # rate weight × 1000, as an integer column
     steps: np.ndarray
+    parent: np.ndarray | None = None  # object: the warm start's candidate id, or None
+    parent_steps: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.width)
+        if self.parent is None:
+            self.parent = np.full(n, None, dtype=object)
+        if self.parent_steps is None:
+            self.parent_steps = np.zeros(n, np.int64)
 
     @classmethod
     def from_params(cls, params: Sequence[NervParams]) -> NervTable:
@@ -89,18 +110,20 @@ class NervTable(LaneTable):
         return cls(
             col(lambda p: p.latent_dim), col(lambda p: p.width), col(lambda p: p.bits),
             col(lambda p: round(p.rate_weight * 1000)), col(lambda p: p.steps),
+            np.array([p.parent for p in params], dtype=object), col(lambda p: p.parent_steps),
         )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.width)
 
     def take(self, rows: np.ndarray) -> NervTable:
-        return NervTable(self.latent_dim[rows], self.width[rows], self.bits[rows], self.rate_milli[rows], self.steps[rows])  # fmt: skip
+        return NervTable(self.latent_dim[rows], self.width[rows], self.bits[rows], self.rate_milli[rows], self.steps[rows], self.parent[rows], self.parent_steps[rows])  # fmt: skip
 
     def params(self, i: int) -> NervParams:
         return NervParams(
             latent_dim=int(self.latent_dim[i]), width=int(self.width[i]), bits=int(self.bits[i]),
             rate_weight=int(self.rate_milli[i]) / 1000, steps=int(self.steps[i]),
+            parent=self.parent[i], parent_steps=int(self.parent_steps[i]),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -113,7 +136,7 @@ class NervTable(LaneTable):
                     np.log(self.decoder_parameters().astype(float)),
                     self.bits.astype(float),
                     self.rate_milli / 1000.0,
-                    safe(self.steps),
+                    safe(self.steps + self.parent_steps),  # a warm start's training in all
                 ],
                 axis=1,
             ),  # fmt: skip
@@ -165,20 +188,51 @@ GENERATORS: Registry = Registry("generator")
 
 
 class NervSpace(LaneOptions):
-    """What a loop searches here: `tac loop --lanes codec,nerv --option nerv.widths=24,36`."""
+    """What a loop searches here: `tac loop --lanes codec,nerv --option nerv.widths=24,36`.
+
+    Warm starts: the `warm_parents` best measured settings of the lane each get children that
+    fine-tune their final checkpoint for `warm_steps` × its steps, at each rate weight factor
+    (and at 4 bits, from 8); 0 parents: none."""
 
     latent_dims: list[int] = [16, 28]
     widths: list[int] = [24, 36, 48]
     bits: list[int] = [8]
     rate_weights: list[float] = [1.0]
     steps: list[int] = [2000]
+    warm_parents: int = Field(2, ge=0)
+    warm_rate_factors: list[float] = [0.7, 1.0, 1.4]
+    warm_steps: float = Field(0.5, gt=0)
+
+
+def children(anchors, parents: int = 2, rate_factors: Sequence[float] = (0.7, 1.0, 1.4), steps: float = 0.5) -> list[NervParams]:  # fmt: skip
+    """Warm starts from the `parents` best lossy nerv anchors (by score): a new rate weight or
+    bit width, and `steps` × the parent's steps of fine-tuning."""
+    ranked = sorted((a for a in anchors if a.kind == "lossy" and isinstance(a.params, NervParams)), key=lambda a: (a.score, a.id))  # fmt: skip
+    out: dict[str, NervParams] = {}
+    for anchor in ranked[:parents]:
+        p = anchor.params
+        base = {"latent_dim": p.latent_dim, "width": p.width, "parent": anchor.id,
+                "parent_steps": p.parent_steps + p.steps, "steps": max(1, round(p.steps * steps))}  # fmt: skip
+        kids = [
+            NervParams(**base, bits=p.bits, rate_weight=round(p.rate_weight * f, 3))
+            for f in rate_factors
+        ]
+        if p.bits == 8:
+            kids.append(NervParams(**base, bits=4, rate_weight=p.rate_weight))
+        out.update({k.id(): k for k in kids})
+    return list(out.values())
 
 
 @GENERATORS.register("grid")
 def grid(
     latent_dims: Sequence[int] = (16, 28), widths: Sequence[int] = (24, 36, 48),
     bits: Sequence[int] = (8,), rate_weights: Sequence[float] = (1.0,),
-    steps: Sequence[int] = (2000,), **_,
+    steps: Sequence[int] = (2000,), anchors=(), warm_parents: int = 2,
+    warm_rate_factors: Sequence[float] = (0.7, 1.0, 1.4), warm_steps: float = 0.5, **_,
 ) -> NervTable:  # fmt: skip
+    """Every combination of the space's values, then the warm starts of the best anchors."""
     rows = list(product(latent_dims, widths, bits, rate_weights, steps))
-    return NervTable.from_params([NervParams(latent_dim=z, width=w, bits=b, rate_weight=r, steps=s) for z, w, b, r, s in rows])  # fmt: skip
+    cold = [
+        NervParams(latent_dim=z, width=w, bits=b, rate_weight=r, steps=s) for z, w, b, r, s in rows
+    ]
+    return NervTable.from_params(cold + children(anchors or (), warm_parents, warm_rate_factors, warm_steps))  # fmt: skip

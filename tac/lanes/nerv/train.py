@@ -144,9 +144,14 @@ def train(
     log: Callable[[str], None] = print,
     init_from: Path | None = None,
     device: str = "cpu",
+    rung: Callable[..., None] | None = None,
 ) -> NervTrainResult:
     """Fit a representation of the one original video; writes `out_dir/nerv.safetensors` (the
-    best exactly-scored EMA, float, with its evaluation) and `out_dir/telemetry.jsonl`."""
+    best exactly-scored EMA, float, with its evaluation) and `out_dir/telemetry.jsonl`.
+
+    With `rung` (a job's `JobContext.rung`), the EMA behind each exact evaluation is kept as
+    `out_dir/rungs/step-NNNNNN.safetensors` and reported, then the final checkpoint: the loop
+    judges the job on them and warm-starts children from them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name, pairs_u8 = video_pairs(originals)
@@ -182,9 +187,17 @@ def train(
 
     round_trip = RoundTrip(video, originals.total_bytes, scorer, tc.bits, record)
 
+    def report(ev: Evaluation) -> None:
+        if rung is not None:
+            path = out_dir / "rungs" / f"step-{ev.step:06d}.safetensors"
+            path.parent.mkdir(exist_ok=True)
+            save_checkpoint(path, ema.model, tc, ev, video_info)
+            rung(ev.step, tc.steps, ev, path)
+
     best = round_trip(ema.model, 0)
     history = [best]
     save_checkpoint(ckpt, ema.model, tc, best, video_info)
+    report(best)
     log(f"nerv step 0: exact score {best.score:.4f} (seg {best.seg:.6f}, pose {best.pose:.6f}, {best.archive_bytes:,} bytes)")  # fmt: skip
     start = time.monotonic()
     for step in range(1, tc.steps + 1):
@@ -202,6 +215,7 @@ def train(
         if step % tc.eval_every == 0 or step == tc.steps:
             ev = round_trip(ema.model, step)
             history.append(ev)
+            report(ev)
             kept = ev.score < best.score
             if kept:
                 best = ev
@@ -220,4 +234,6 @@ def train(
             tc.batch, device=device, seed=tc.seed, log=log,
         )  # fmt: skip
         save_checkpoint(ckpt, kept_rep, tc, best, video_info, polished)
+    if rung is not None:
+        rung(tc.steps, tc.steps, best, ckpt, final=True)
     return NervTrainResult(ckpt, best, history, steps_per_s, polished)
