@@ -17,7 +17,7 @@ from tui.screens.help import HelpScreen
 from tui.tabs import TABS, Tab
 from tui.widgets.candidates import COLUMNS, CandidatesTable
 
-NOTES = Tab("notes", "notes", partial(Static, "notes from the tab spec", id="notes-view"), key="7",
+NOTES = Tab("notes", "notes", partial(Static, "notes from the tab spec", id="notes-view"), key="8",
             help="a trivial extra tab")  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_a_tab_added_to_the_spec_needs_no_other_edit(tmp_path, monkeypatch):
 
     async def scenario(pilot):
         await check_tabs(app, pilot, (*TABS, NOTES))
-        await pilot.press("7")
+        await pilot.press("8")
         assert str(app.query_one("#notes-view", Static).content) == "notes from the tab spec"
         assert app.query_one("#notes", TabPane).display
         assert not app.query_one("#candidates", TabPane).display

@@ -29,6 +29,7 @@ from tui.screens.log import LogScreen
 from tui.tabs import Tab
 from tui.widgets.budget import BudgetGauges
 from tui.widgets.candidates import CandidatesTable
+from tui.widgets.curves import CurvesView
 from tui.widgets.header import RunHeader
 from tui.widgets.jobs import HostsPanel, JobsTable
 from tui.widgets.logtail import LogTail
@@ -191,6 +192,8 @@ class DashApp(App):
                 self.query_one(BandPlot).show(m)
             elif active == "frontier":
                 self.query_one(FrontierPlot).show(m)
+            elif active == "curves":
+                self.query_one(CurvesView).show(m)
             self.query_one(Timeline).show(m)
             if m.state.paused != self._paused_drawn:  # the footer's p: Pause or Resume
                 self._paused_drawn = m.state.paused

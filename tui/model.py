@@ -3,7 +3,8 @@
 Pure Python, no Textual: a thread worker owns a `RunModel`, feeds it new events and the app reads
 it under the model's lock. The loop's own fold (`tac.control.ledger.RunState`) stays the truth for
 jobs, spend and anchors; this module adds what only a watcher needs — candidate rows keyed by id,
-band-vs-measured pairs, the cycle timeline, per-host counts and the last log line of each job.
+band-vs-measured pairs, the cycle timeline, per-host counts, the last log line of each job and each
+training job's learning curve (its rungs with the loop's bands, pruning, warm starts).
 """
 
 from __future__ import annotations
@@ -98,6 +99,41 @@ class CycleRow:
     exploring: bool = False
 
 
+@dataclass(frozen=True)
+class RungPoint:
+    """One exact evaluation a training job made at a checkpoint (`tac.records.Rung`), with the
+    band the loop then predicted for the job's final score (an estimate), or why it had none."""
+
+    step: int
+    steps: int
+    score: float
+    band: tuple[float, float, float] | None  # lo, mid, hi of the final score
+    note: str
+    final: bool  # the checkpoint the job's submission is built from
+
+    @property
+    def fidelity(self) -> float:
+        return min(1.0, self.step / self.steps)
+
+
+@dataclass
+class JobCurve:
+    """What the curves tab and the jobs table know of one job beyond its state: its rungs in
+    the order they came, whether the loop pruned it and which job's checkpoint it continued."""
+
+    job_id: str
+    tag: str  # "cycle.n": its place in the dispatch order, short enough for a plot's legend
+    label: str  # the setting's own short label (the lane's)
+    parent: str | None = None  # the job whose checkpoint it continued from (a warm start)
+    rungs: list[RungPoint] = field(default_factory=list)
+    pruned: tuple[str, int, str] | None = None  # (rule, step, reason) once the loop stopped it
+
+    def add(self, rung: RungPoint) -> None:
+        # once per (step, final), as the loop's own fold counts it: a replay adds nothing
+        if not any(r.step == rung.step and r.final == rung.final for r in self.rungs):
+            self.rungs.append(rung)
+
+
 @dataclass
 class RankingSummary:
     """How much of the latest ranking the ledger shows: the top of the eligible candidates and a
@@ -127,6 +163,8 @@ class RunModel:
     log_bytes: dict[str, int] = field(default_factory=dict)
     controls: list[dict] = field(default_factory=list)  # acknowledged control events, in order
     ranking: RankingSummary | None = None  # the latest ranking, in numbers
+    curves: dict[str, JobCurve] = field(default_factory=dict)  # job id → its curve, from dispatch
+    _tags: dict[int, int] = field(default_factory=dict, repr=False)  # cycle → jobs tagged in it
     events: int = 0
     skipped: int = 0  # events the fold could not use (malformed known types)
     skipped_lines: int = 0  # ledger lines that were not JSON
@@ -167,6 +205,7 @@ class RunModel:
     def reset(self) -> None:
         self.state, self.candidates, self.cycles = RunState(), {}, {}
         self.last_log, self.log_bytes, self.controls, self.ranking = {}, {}, [], None
+        self.curves, self._tags = {}, {}
         self.events = self.skipped = 0
         self.last_ts = None
 
@@ -231,10 +270,22 @@ class RunModel:
                 row.status, row.job_id, row.cycle = "dispatched", e.job_id, e.cycle
                 if e.cycle in self.cycles:
                     self.cycles[e.cycle].jobs += 1
+                if e.job_id not in self.curves:  # a re-dispatch keeps the rungs already seen
+                    n = self._tags[e.cycle] = self._tags.get(e.cycle, 0) + 1
+                    warm = e.spec.warm_start
+                    self.curves[e.job_id] = JobCurve(e.job_id, f"{e.cycle}.{n}", cand.params.short(), warm.parent_job if warm else None)  # fmt: skip
             case E.Heartbeat():
                 self._job_row(e.job_id, e.state)
             case E.Finished():
-                self._job_row(e.job_id, e.outcome)
+                curve = self.curves.get(e.job_id)
+                pruned = curve is not None and curve.pruned is not None and e.outcome == "cancelled"  # fmt: skip
+                self._job_row(e.job_id, "pruned" if pruned else e.outcome)
+            case E.Intermediate() if e.job_id in self.curves:
+                r = e.rung
+                band = (e.band[0], e.band[1], e.band[2]) if e.band else None
+                self.curves[e.job_id].add(RungPoint(r.step, r.steps, r.score, band, e.note, r.final))  # fmt: skip
+            case E.Pruned() if e.job_id in self.curves:
+                self.curves[e.job_id].pruned = (e.rule, e.step, e.reason)
             case E.Harvested() if not e.ok:
                 self._job_row(e.job_id, "rejected")
             case E.AnchorAdded():
@@ -280,6 +331,10 @@ class RunModel:
                 best = score
                 front.append((nbytes, score))
         return points, front
+
+    def learning_curves(self) -> list[JobCurve]:
+        """The jobs that reported at least one rung, in dispatch order."""
+        return [c for c in self.curves.values() if c.rungs]
 
     def hosts(self) -> list[tuple[str, int, int, float]]:
         """(host, running, finished, spent) per host that has had a job."""

@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.widgets.candidates import CandidatesTable
+from tui.widgets.curves import CurvesView
 from tui.widgets.jobs import HostsPanel, JobsTable
 from tui.widgets.logtail import LogTail
 from tui.widgets.plots import BandPlot, FrontierPlot
@@ -61,6 +62,8 @@ TABS: tuple[Tab, ...] = (
         help="measured bytes against score, and the best trade-offs"),
     Tab("timeline", "timeline", partial(Timeline, id="timeline-view"), key="6",
         help="cycles, and where the loop stands against its stop rules"),
+    Tab("curves", "curves", partial(CurvesView, id="curves-view"), key="7",
+        help="each job's learning curve, its bands, ✗ pruned, ↳ warm"),
 )
 # fmt: on
 

@@ -1,20 +1,24 @@
 """A synthetic run ledger, labelled as such, for the dashboard's tests and benchmarks.
 
-Every event is built from the real records (JobSpec, Anchor) and appended through the real
-`Ledger`, so a schema change breaks this writer, not silently the dashboard. Scores come from
-`tac.search.synthetic.SyntheticWorld`; weights say `stand-in:…` and the run id starts with
-`synthetic-`, so nobody mistakes it for a measured run.
+Every event is built from the real records (JobSpec, Anchor, Rung) and appended through the real
+`Ledger`, so a schema change breaks this writer, not silently the dashboard. Codec scores come
+from `tac.search.synthetic.SyntheticWorld`, nerv learning curves from `nerv_terms`; weights say
+`stand-in:…` and the run id starts with `synthetic-`, so nobody mistakes it for a measured run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
+from tac.contest.score import contest_score, rate
 from tac.control.ledger import Ledger
 from tac.lanes.codec import CodecSearchParams, CodecTable
-from tac.records import Anchor, Candidate, JobLimits, JobSpec
+from tac.lanes.nerv.space import NervParams
+from tac.records import Anchor, Candidate, JobLimits, JobSpec, LaneParams, Rung, WarmStart
 from tac.search.synthetic import ORIGINAL_BYTES, SyntheticWorld
 
 WEIGHTS = "stand-in:0:" + "5" * 16
@@ -91,11 +95,16 @@ class SyntheticRun:
         return ids
 
     def dispatch(self, crf: int, host: str = "local", scale: float = 0.5, reserved: float = 0.05) -> str:  # fmt: skip
-        p = self.params(crf, scale)
+        return self.dispatch_params(self.params(crf, scale), host, reserved)
+
+    def dispatch_params(self, p: LaneParams, host: str = "local", reserved: float = 0.05,
+                        warm_start: WarmStart | None = None) -> str:  # fmt: skip
+        """A job of any lane's setting (the loop's job id); `warm_start`: the checkpoint it continues."""
         cand = Candidate(id=p.id(), params=p, runner_axis="cpu", weights=WEIGHTS, ready=True)
         job_id = f"c{self.cycle:02d}-{cand.id}"
         spec = JobSpec(job_id=job_id, candidate=cand, data="demo", weights=WEIGHTS, runner_axis="cpu",
-                       limits=JobLimits(timeout_s=600, max_cost=0.2), host=host, out_dir="/tmp/synthetic")  # fmt: skip
+                       limits=JobLimits(timeout_s=600, max_cost=0.2), host=host, out_dir="/tmp/synthetic",
+                       warm_start=warm_start)  # fmt: skip
         self.emit("reserved", job_id=job_id, amount=reserved, cycle=self.cycle)
         self.emit("dispatched", job_id=job_id, host=host, cycle=self.cycle, attempt=0, reserved=reserved,
                   spec=json.loads(spec.model_dump_json()))  # fmt: skip
@@ -117,6 +126,34 @@ class SyntheticRun:
         anchor = Anchor(id=p.id(), kind="lossy", params=p, runner_axis="cpu", weights=WEIGHTS,
                         archive_bytes=int(t["bytes"]), original_bytes=ORIGINAL_BYTES, pose=t["pose"],
                         seg=t["seg"], score=t["score"], archive_sha256="0" * 64)  # fmt: skip
+        self.emit("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))
+
+    def rung(self, job_id: str, step: int, steps: int, score: float, band: list[float] | None = None,
+             note: str = "", final: bool = False, *, seg: float = 0.05, pose: float = 0.5,
+             archive_bytes: int = 30_000) -> Rung:  # fmt: skip
+        """A running job's exact evaluation at a checkpoint, as the loop records it."""
+        rung = Rung(step=step, steps=steps, score=score, seg=seg, pose=pose, archive_bytes=archive_bytes,
+                    checkpoint=f"nerv/rungs/step-{step:06d}.safetensors",
+                    checkpoint_sha256=hashlib.sha256(f"{job_id}/{step}".encode()).hexdigest(), final=final)  # fmt: skip
+        self.emit("intermediate", job_id=job_id, rung=json.loads(rung.model_dump_json()), band=band, note=note)  # fmt: skip
+        return rung
+
+    def prune(self, job_id: str, step: int, rule: str, reason: str, wall_s: float = 20.0, cost: float = 0.01) -> None:  # fmt: skip
+        """The loop stops a job on an intermediate result: `pruned`, then cancelled as such."""
+        self.emit("pruned", job_id=job_id, step=step, rule=rule, reason=reason)
+        self.spent += cost
+        self.emit("finished", job_id=job_id, outcome="cancelled", cost=cost, wall_s=wall_s, detail=f"pruned: {reason}")  # fmt: skip
+        self.emit("budget", spent=self.spent, reserved=0.0, total_cap=1.0)
+
+    def finish_trained(self, job_id: str, p: LaneParams, final: Rung, wall_s: float = 60.0, cost: float = 0.02) -> None:  # fmt: skip
+        """A training job that ran to the end: measured as its final rung says."""
+        self.spent += cost
+        self.emit("finished", job_id=job_id, outcome="ok", cost=cost, wall_s=wall_s, detail="")
+        self.emit("budget", spent=self.spent, reserved=0.0, total_cap=1.0)
+        self.emit("harvested", job_id=job_id, ok=True, reason="")
+        anchor = Anchor(id=p.id(), kind="lossy", params=p, runner_axis="cpu", weights=WEIGHTS,
+                        archive_bytes=final.archive_bytes, original_bytes=ORIGINAL_BYTES, pose=final.pose,
+                        seg=final.seg, score=final.score, archive_sha256=hashlib.sha256(f"{job_id}/archive".encode()).hexdigest())  # fmt: skip
         self.emit("anchor_added", job_id=job_id, anchor=json.loads(anchor.model_dump_json()))
 
     def end_cycle(self, best: float | None) -> None:
@@ -148,6 +185,75 @@ def mid_run(run_dir: str | os.PathLike, close: bool = True) -> SyntheticRun:
     running = run.dispatch(27, host="gpu1", reserved=0.08)
     run.beat(running, 12.0, "encoding frame 31/40")
     assert shown[0]["id"].startswith("hevc-crf26")
+    if close:
+        run.close()
+    return run
+
+
+def nerv_terms(p: NervParams, done: int) -> dict[str, float]:
+    """A plausible nerv learning curve after `done` training steps (a warm start's count from
+    its parent's checkpoint): seg and pose fall from an untrained decoder's towards a floor that
+    a wider decoder lowers (and pays for in bytes). Step-0 scores are ~20x the final ones; a
+    narrow decoder learns faster and stalls higher, so curves cross as real ones do."""
+    floor, speed, trained = 36 / p.width, math.sqrt(36 / p.width), done / 1000
+    seg = min(1.0, 0.02 * floor + 0.6 * math.exp(-4.0 * speed * trained))
+    pose = 0.3 * floor + 6.0 * math.exp(-3.0 * speed * trained)
+    nbytes = 400 * p.width + 300 * p.latent_dim
+    return {"seg": seg, "pose": pose, "bytes": nbytes,
+            "score": contest_score(seg, pose, rate(nbytes, ORIGINAL_BYTES))}  # fmt: skip
+
+
+def train(run: SyntheticRun, job_id: str, p: NervParams, upto: int, every: int,
+          bands: dict[int, list[float]] | None = None, note: str = "") -> Rung:  # fmt: skip
+    """Rungs of `job_id` every `every` steps up to `upto` (the last one final once it reaches
+    `p.steps`), each with its band from `bands` or, where there is none, the loop's `note`."""
+    bands, rung = bands or {}, None
+    for step in range(0, upto + 1, every):
+        t, band = nerv_terms(p, p.parent_steps + step), bands.get(step)
+        final = step == p.steps
+        why = "the checkpoint its submission is built from" if final else band_words(band) if band else note.format(f=step / p.steps)  # fmt: skip
+        rung = run.rung(job_id, step, p.steps, t["score"], band, why, final=final,
+                        seg=t["seg"], pose=t["pose"], archive_bytes=int(t["bytes"]))  # fmt: skip
+    assert rung is not None
+    return rung
+
+
+def band_words(band: list[float], n_curves: int = 2) -> str:  # as tac.search.curves.RungBand
+    return f"final in [{band[0]:.4g}, {band[2]:.4g}] from {n_curves} finished curves"
+
+
+def fidelity_run(run_dir: str | os.PathLike, close: bool = True) -> SyntheticRun:
+    """A nerv run of the multi-fidelity loop: two jobs trained to the end, then one pruned
+    on its band at 40%, one warm start from the first job's checkpoint and one still running."""
+    run = SyntheticRun(run_dir, max_cycles=2)
+    run.start_cycle()
+    a, b = NervParams(width=36, steps=1000), NervParams(width=48, steps=1000)
+    finals = {}
+    for p, host in ((a, "gpu1"), (b, "gpu2")):
+        job = run.dispatch_params(p, host=host, reserved=0.08)
+        final = train(run, job, p, 1000, 200, note="0 finished curves reach fidelity {f:.2f}; a band needs 2")  # fmt: skip
+        run.finish_trained(job, p, final)
+        finals[p.id()] = (job, final)
+    best = min(f.score for _, f in finals.values())
+    run.end_cycle(best=best)
+    run.start_cycle()
+    c = NervParams(width=24, steps=1000)
+    pruned = run.dispatch_params(c, host="gpu1", reserved=0.08)
+    mid = 1.1 * nerv_terms(c, 1000)["score"]  # what the two curves say: no better than the best
+    bands = {step: [mid * 0.93, mid, mid * 1.15] for step in (200, 400)}
+    last = train(run, pruned, c, 400, 200, bands)
+    run.prune(pruned, 400, "band", f"at step 400/1000 its exact score {last.score:.4f} puts its {band_words(bands[400])}: it cannot beat the best {best:.4f}")  # fmt: skip
+    parent_job, parent_final = finals[a.id()]
+    warm = NervParams(width=36, steps=500, parent=a.id(), parent_steps=1000)
+    child = run.dispatch_params(warm, host="gpu2", reserved=0.05, warm_start=WarmStart(
+        parent_job=parent_job, candidate=a.id(), sha256=parent_final.checkpoint_sha256, bytes=2_000_000))  # fmt: skip
+    final = train(run, child, warm, 500, 100, note="0 finished curves reach fidelity {f:.2f}; a band needs 2")  # fmt: skip
+    run.finish_trained(child, warm, final, wall_s=30.0, cost=0.01)
+    d = NervParams(width=40, steps=1000)
+    running = run.dispatch_params(d, host="gpu1", reserved=0.08)
+    mid = nerv_terms(d, 1000)["score"]
+    train(run, running, d, 600, 200, {s: [mid * 0.85, mid, mid * 1.2] for s in (200, 400, 600)})
+    run.beat(running, 40.0, "step 600/1000: exact evaluation done")
     if close:
         run.close()
     return run

@@ -14,7 +14,8 @@ COLUMNS = (("rank", "#"), ("params", "setting"), ("band", "predicted (est.)"), (
            ("status", "status"), ("score", "measured"), ("lane", "lane"), ("id", "id"))  # fmt: skip
 STATUS_STYLE = {"eligible": "green", "refused": "red", "explore": "magenta", "dispatched": "cyan",
                 "running": "bold cyan", "anchored": "bold green", "ok": "green", "failed": "bold red",
-                "lost": "yellow", "cancelled": "yellow", "rejected": "bold red"}  # fmt: skip
+                "lost": "yellow", "cancelled": "yellow", "rejected": "bold red",
+                "pruned": "magenta", "pruning": "magenta"}  # fmt: skip
 
 
 def cells(row: CandidateRow) -> tuple:

@@ -9,7 +9,9 @@ from textual_plotext import PlotextPlot
 from tui.model import RunModel
 
 
-class _Plot(PlotextPlot):
+class DataPlot(PlotextPlot):
+    """A plot that redraws only when the data it is shown changed."""
+
     drawn: tuple | None = None  # the data last drawn: plotting again only when it changed
 
     def begin(self, data: tuple, title: str, empty: str) -> bool:
@@ -25,7 +27,7 @@ class _Plot(PlotextPlot):
         return bool(data)
 
 
-class BandPlot(_Plot):
+class BandPlot(DataPlot):
     """Each dispatched candidate that had a band: its predicted interval (a vertical bar), its
     predicted mid (·) and, once measured, its exact score (×); x is the dispatch order."""
 
@@ -60,7 +62,7 @@ class BandPlot(_Plot):
         self.refresh()
 
 
-class FrontierPlot(_Plot):
+class FrontierPlot(DataPlot):
     """Every measured setting as (archive bytes, score) on a log-bytes axis (settings a few
     times apart in size spread evenly), and the frontier of the best trade-offs, each of its
     points labelled with its setting."""
