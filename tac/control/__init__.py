@@ -6,6 +6,7 @@
     controller.py the asyncio loop
     slots.py      one queue of free job slots across hosts
     joblog.py     each job's log, copied into the run directory from its host
+    fidelity.py   intermediate results judged (bands, pruning) and warm starts' checkpoints
     steering.py   RUN_DIR/control.jsonl: pause, resume, stop, cancel, caps
     hosts.py      hosts.toml
     synthetic.py  a labelled synthetic ledger (dashboard tests and benchmarks)
