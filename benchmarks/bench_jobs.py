@@ -17,7 +17,10 @@ First each mode's first job, on an empty cache of its own (it renders the demo c
 computes the original's scorer outputs, which every later job reuses); then the warm jobs,
 interleaved, best of --repeat. Then, unless --no-loop, the loop around one job:
 `tac loop --max-cycles 1 --explore 1` on the demo, both modes, its wall against its job's.
-Every job's score must be identical: the benchmark fails otherwise. Needs an idle machine:
+Then two short nerv jobs started at once, as `--local-concurrency 2` starts them, with every
+core each (as before issue 19) and with the cores shared between them (`JobSpec.cpu_threads`,
+what the local backend now sets). Every codec job's score must be identical: the benchmark
+fails otherwise. Needs an idle machine:
 the load average is printed before and after.
 
 Run: `make bench` or `python benchmarks/bench_jobs.py [--repeat R] [--no-loop]`.
@@ -57,6 +60,36 @@ def demo_spec(job_id: str, workdir: Path, weights: str) -> str:
         host="local",
         out_dir=str(worker.job_dir(workdir, job_id) / "out"),
     ).model_dump_json()
+
+
+def nerv_spec(job_id: str, workdir: Path, weights: str, width: int, threads: int | None) -> str:
+    """A short nerv training job (profile `tiny`, 8 frames) using `threads` CPU threads."""
+    from tac.jobs import worker
+    from tac.lanes.nerv.space import NervParams
+    from tac.records import Candidate, JobLimits, JobSpec
+
+    params = NervParams(latent_dim=4, width=width, steps=6)
+    return JobSpec(
+        job_id=job_id, candidate=Candidate(id=params.id(), params=params, runner_axis="cpu", weights=weights),
+        data="demo", demo_frames=8, weights=weights, runner_axis="cpu", limits=JobLimits(timeout_s=600, max_cost=0),
+        train_profile="tiny", host="local", out_dir=str(worker.job_dir(workdir, job_id) / "out"), cpu_threads=threads,
+    ).model_dump_json()  # fmt: skip
+
+
+def run_pair(workdir: Path, weights: str, threads: int | None, tag: str) -> dict:
+    """Two nerv jobs started at once, as `--local-concurrency 2` starts them: wall and train."""
+    from tac.jobs import worker
+
+    os.environ["TAC_JOB_SPEEDUPS"] = "1"
+    ids = [f"pair-{tag}-{width}" for width in (8, 16)]
+    start = time.perf_counter()
+    for job_id, width in zip(ids, (8, 16), strict=True):
+        worker.submit(workdir, nerv_spec(job_id, workdir, weights, width, threads))
+    while any(worker.status(workdir, j)["state"] == "running" for j in ids):
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    logs = [worker.job_dir(workdir, j) / "log.txt" for j in ids]
+    return {"wall": wall, "train": max(stages(log)["train"] for log in logs)}
 
 
 def stages(log: Path) -> dict[str, float]:
@@ -149,6 +182,18 @@ def measure(tmp: Path, repeat: int, loop: bool) -> None:
             row += f"{b:>9.1f}{a:>9.1f}" + (f"{b / a:>8.2f}x" if a >= 0.05 else f"{'':>9}")
         print(row)
     print("(wall: submit to finished state, with the supervisor, python start-up and exit)")
+
+    cores = os.cpu_count() or 1
+    pairs = {"all cores each": run_pair(workdir, weights, None, "all"),
+             f"{max(1, cores // 2)} each (cores ÷ 2)": run_pair(workdir, weights, max(1, cores // 2), "shared")}  # fmt: skip
+    print(f"\ntwo nerv jobs at once (profile tiny, 8 frames) on {cores} cores, seconds")
+    print(f"{'threads':<22}{'wall':>8}{'train':>8}")
+    for name, r in pairs.items():
+        print(f"{name:<22}{r['wall']:>8.1f}{r['train']:>8.1f}")
+    (a, b) = pairs.values()
+    print(
+        f"(JobSpec.cpu_threads: the local backend shares its cores; wall {a['wall'] / b['wall']:.2f}x faster)"
+    )
 
     if loop:
         loops = {mode: run_loop(tmp, mode, warm) for mode in MODES}

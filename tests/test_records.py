@@ -73,3 +73,26 @@ def test_not_json_is_a_clear_error(tmp_path):
     path.write_text("{torn")
     with pytest.raises(TacError, match="not valid JSON"):
         load_record(EvalResult, path)
+
+
+def test_a_warm_started_job_spec_and_its_rungs_round_trip(tmp_path):
+    from tac.lanes.nerv.space import NervParams
+    from tac.records import Candidate, JobLimits, JobSpec, Rung, WarmStart, rung_line, rungs_in
+
+    parent = NervParams(width=24, steps=2000)
+    child = NervParams(width=24, steps=1000, rate_weight=1.4, parent=parent.id(), parent_steps=2000)
+    assert child.warm_from() == parent.id() and parent.warm_from() is None
+    assert child.id().startswith("nerv-z028-w024-b8-r001.400-n001000-from-")
+    assert child.id() != NervParams(width=24, steps=1000, rate_weight=1.4).id()
+    spec = JobSpec(
+        job_id="c02-child", candidate=Candidate(id=child.id(), params=child, runner_axis="cpu", weights="w"),
+        data="demo", weights="w", runner_axis="cpu", limits=JobLimits(timeout_s=60, max_cost=0),
+        out_dir="/x/out", cpu_threads=1,
+        warm_start=WarmStart(parent_job="c01-p", candidate=parent.id(), sha256="b" * 64, bytes=10, card_sha256="c" * 64),
+    )  # fmt: skip
+    back = load_record(JobSpec, save_record(spec, tmp_path / "spec.json"))
+    assert back == spec and back.candidate.params.parent == parent.id()
+    rung = Rung(step=5, steps=10, score=2.5, seg=0.01, pose=0.002, archive_bytes=900,
+                checkpoint="nerv/rungs/step-000005.safetensors", checkpoint_sha256="d" * 64, card_sha256="e" * 64)  # fmt: skip
+    assert rungs_in(rung_line(rung) + "\n") == [rung] and rung.fidelity == 0.5
+    assert rung.card == "nerv/rungs/step-000005.json"

@@ -12,7 +12,6 @@ and no lease top-up (bench_controller measures the event loop's lag under one).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import math
 import signal
@@ -30,25 +29,15 @@ from tac.control.harvest import verify
 from tac.control.ledger import INTERRUPTED, Ledger, RunState, fold, read_ledger
 from tac.control.plan import job_frames, plan_cycle
 from tac.control.slots import Slots
-from tac.control.steering import CAPS, ControlReader, check
-from tac.records import Anchor, Candidate, JobLimits, JobSpec, rungs_in, save_records
+from tac.control.steering import SteeredLoop
+from tac.records import Anchor, Candidate, JobLimits, JobSpec, save_records
 from tac.search import Caps, CostModel, MetaLagrangianSearch, preflight
 from tac.search.space import CandidateTable
 
 HEARTBEAT_S = 5.0
-_CAP_FIELDS = {"max_total_cost": "total", "max_cost_per_cycle": "per_cycle", "max_cost_per_job": "per_job"}  # fmt: skip
 
 
-def _finite(x: float) -> float | None:
-    return None if math.isinf(x) else x
-
-
-def _echo(value) -> str | None:
-    """A field of a person's control line, as the ledger records it whatever its type."""
-    return value if value is None or isinstance(value, str) else repr(value)
-
-
-class Controller:
+class Controller(SteeredLoop):
     def __init__(
         self,
         run_dir: str | Path,
@@ -73,7 +62,7 @@ class Controller:
         self.paused = False  # steering: no new dispatches while set
         self._cancel_running = False  # interrupted or stopped by request: cancel every running job
         self._cancel_requested: set[str] = set()
-        self._log_tail: dict[str, str] = {}  # per job: its mirrored log's unfinished last line
+        self.rung_lines = fidelity.RungLines()
         self.slots = Slots(backends, config.runner_axis)
         self._money = asyncio.Lock()
         self.caps = B.Caps(
@@ -399,13 +388,9 @@ class Controller:
         """Copy what the job's log gained; record its last line (`event`) and its rungs (and
         prune on them while the job runs: `prune`)."""
         path = self._job_dir(job_id) / "log"
-        if job_id not in self._log_tail:  # first look since this controller started: the
-            # copy may hold rungs a killed controller never recorded (the fold counts each once)
-            self._log_tail[job_id] = ""
-            if path.exists():
-                self._rungs(
-                    job_id, await asyncio.to_thread(path.read_text, "utf-8", "replace"), prune
-                )
+        if self.rung_lines.first_look(job_id) and path.exists():  # the copy may hold rungs a
+            # killed controller never recorded (the fold counts each once)
+            self._rungs(job_id, await asyncio.to_thread(path.read_text, "utf-8", "replace"), prune)
         copied = await joblog.mirror(backend, job_id, path, log_bytes)
         if copied is not None:
             if event:
@@ -413,12 +398,9 @@ class Controller:
             self._rungs(job_id, copied[2], prune)
 
     def _rungs(self, job_id: str, text: str, prune: bool) -> None:
-        """Record the rungs in the log text that follows what was read of it before (a line
-        the job has not finished writing waits for the rest), judging each once."""
-        text = self._log_tail.get(job_id, "") + text
-        complete, _, self._log_tail[job_id] = text.rpartition("\n")
+        """Record each new rung in the log text, judged once; prune on it when it says so."""
         job = self.state.jobs[job_id]
-        for rung in rungs_in(complete):
+        for rung in self.rung_lines.feed(job_id, text):
             if job.has_rung(rung):
                 continue
             judged = fidelity.judge(self.state, job, rung, self.config.prune, self.config.prune_eta)
@@ -478,49 +460,6 @@ class Controller:
         cost = B.metered(status.wall_s, price) if cost is None else cost
         self._event("finished", job_id=job_id, outcome=status.state, cost=cost, wall_s=status.wall_s, detail=detail)  # fmt: skip
         self._event("budget", spent=self.state.spent, reserved=self.state.reserved, total_cap=None if math.isinf(self.caps.total) else self.caps.total)  # fmt: skip
-
-    # --- steering (RUN_DIR/control.jsonl, see tac.control.steering) ---------------------------
-    async def _steer(self) -> None:
-        reader = ControlReader(self.run_dir)
-        while True:
-            for entry in await asyncio.to_thread(reader.read):
-                self._apply_control(entry)
-            await asyncio.sleep(min(self.config.poll_s, 0.5))
-
-    def _apply_control(self, entry: dict) -> None:
-        cid = entry.get("id")
-        if not isinstance(cid, str) or cid in self.state.control_acked:
-            if not isinstance(cid, str):
-                self.log(f"{self.run_dir}/control.jsonl: ignored a line without an id")
-            return
-        command, problem = entry.get("command"), check(entry)
-        if not problem:
-            if command in ("pause", "resume"):
-                self.paused = command == "pause"
-            elif command == "stop":
-                if not self.stop_reason:
-                    self.stop_reason = "stopped by request"
-                self._cancel_running = True
-            elif command == "cancel":
-                if any(j.job_id == entry["job_id"] for j in self.state.running):
-                    self._cancel_requested.add(entry["job_id"])
-                else:
-                    problem = f"job {entry['job_id']} is not running"
-            elif command == "caps":
-                self._set_caps({name: entry[name] for name in CAPS if name in entry})
-        caps = {name: _finite(getattr(self.caps, field)) for name, field in _CAP_FIELDS.items()}
-        self._event("control", id=cid, command=_echo(command), ok=not problem, detail=problem,
-                    paused=self.paused, caps=caps, job_id=_echo(entry.get("job_id")))  # fmt: skip
-        if command == "stop" and not problem:
-            self._event("stopping", reason=self.stop_reason)
-
-    def _set_caps(self, caps: dict) -> None:
-        changes = {_CAP_FIELDS[k]: math.inf if v is None else float(v) for k, v in caps.items()}
-        self.caps = dataclasses.replace(self.caps, **changes)
-
-    async def _while_paused(self) -> None:
-        while self.paused and not self.stop_reason:
-            await asyncio.sleep(0.2)
 
     # --- stopping -----------------------------------------------------------------------------
     def _install_signals(self) -> None:

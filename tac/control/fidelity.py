@@ -21,10 +21,28 @@ import numpy as np
 from tac import atomic
 from tac.control.backends.base import Backend, BackendError
 from tac.control.ledger import JobState, RunState
-from tac.records import WARM_START_FILE, Rung, WarmStart
+from tac.records import WARM_START_FILE, Rung, WarmStart, rungs_in
 from tac.search.curves import Curve, halving_keeps, halving_rung, rung_band
 
 PRUNE_RULES = ("off", "band", "halving")
+
+
+class RungLines:
+    """The rungs in each job's log, read piece by piece as it is mirrored: a line the job has
+    not finished writing waits for the rest."""
+
+    def __init__(self) -> None:
+        self._tail: dict[str, str] = {}
+
+    def first_look(self, job_id: str) -> bool:
+        """True once per job: this controller has read nothing of its log yet."""
+        first = job_id not in self._tail
+        self._tail.setdefault(job_id, "")
+        return first
+
+    def feed(self, job_id: str, text: str) -> list[Rung]:
+        complete, _, self._tail[job_id] = (self._tail.get(job_id, "") + text).rpartition("\n")
+        return rungs_in(complete)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ file does not pause twice or cancel a job of the same name again.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -90,3 +92,63 @@ class ControlReader:
                 entry = {"id": None, "command": None, "error": "not JSON"}
             entries.append(entry if isinstance(entry, dict) else {"id": None, "command": None})
         return entries
+
+
+# --- the loop's side ---------------------------------------------------------------------------
+_CAP_FIELDS = {"max_total_cost": "total", "max_cost_per_cycle": "per_cycle", "max_cost_per_job": "per_job"}  # fmt: skip
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) else x
+
+
+def _echo(value) -> str | None:
+    """A field of a person's control line, as the ledger records it whatever its type."""
+    return value if value is None or isinstance(value, str) else repr(value)
+
+
+class SteeredLoop:
+    """What the controller does with control.jsonl: read it while the loop runs and apply each
+    command once (a mixin: the controller holds the state, caps, ledger and flags it changes)."""
+
+    async def _steer(self) -> None:
+        reader = ControlReader(self.run_dir)
+        while True:
+            for entry in await asyncio.to_thread(reader.read):
+                self._apply_control(entry)
+            await asyncio.sleep(min(self.config.poll_s, 0.5))
+
+    def _apply_control(self, entry: dict) -> None:
+        cid = entry.get("id")
+        if not isinstance(cid, str) or cid in self.state.control_acked:
+            if not isinstance(cid, str):
+                self.log(f"{self.run_dir}/control.jsonl: ignored a line without an id")
+            return
+        command, problem = entry.get("command"), check(entry)
+        if not problem:
+            if command in ("pause", "resume"):
+                self.paused = command == "pause"
+            elif command == "stop":
+                if not self.stop_reason:
+                    self.stop_reason = "stopped by request"
+                self._cancel_running = True
+            elif command == "cancel":
+                if any(j.job_id == entry["job_id"] for j in self.state.running):
+                    self._cancel_requested.add(entry["job_id"])
+                else:
+                    problem = f"job {entry['job_id']} is not running"
+            elif command == "caps":
+                self._set_caps({name: entry[name] for name in CAPS if name in entry})
+        caps = {name: _finite(getattr(self.caps, field)) for name, field in _CAP_FIELDS.items()}
+        self._event("control", id=cid, command=_echo(command), ok=not problem, detail=problem,
+                    paused=self.paused, caps=caps, job_id=_echo(entry.get("job_id")))  # fmt: skip
+        if command == "stop" and not problem:
+            self._event("stopping", reason=self.stop_reason)
+
+    def _set_caps(self, caps: dict) -> None:
+        changes = {_CAP_FIELDS[k]: math.inf if v is None else float(v) for k, v in caps.items()}
+        self.caps = dataclasses.replace(self.caps, **changes)
+
+    async def _while_paused(self) -> None:
+        while self.paused and not self.stop_reason:
+            await asyncio.sleep(0.2)
