@@ -63,6 +63,7 @@ class Controller(SteeredLoop):
         self._cancel_running = False  # interrupted or stopped by request: cancel every running job
         self._cancel_requested: set[str] = set()
         self.rung_lines = fidelity.RungLines()
+        self._unlogged: dict[str, tuple[int, str]] = {}  # mirrored, not yet in a `log` event
         self.slots = Slots(backends, config.runner_axis)
         self._money = asyncio.Lock()
         self.caps = B.Caps(
@@ -393,9 +394,10 @@ class Controller(SteeredLoop):
             self._rungs(job_id, await asyncio.to_thread(path.read_text, "utf-8", "replace"), prune)
         copied = await joblog.mirror(backend, job_id, path, log_bytes)
         if copied is not None:
-            if event:
-                self._event("log", job_id=job_id, bytes=copied[0], last=copied[1])
+            self._unlogged[job_id] = copied[:2]
             self._rungs(job_id, copied[2], prune)
+        if event and (seen := self._unlogged.pop(job_id, None)) is not None:
+            self._event("log", job_id=job_id, bytes=seen[0], last=seen[1])
 
     def _rungs(self, job_id: str, text: str, prune: bool) -> None:
         """Record each new rung in the log text, judged once; prune on it when it says so."""
