@@ -224,10 +224,10 @@ def test_a_real_loop_on_the_demo_prunes_a_nerv_job_and_warm_starts_a_child(tmp_p
 
     run = tmp_path / "run"
     proc = run_tac(
-        "loop", "--run-dir", str(run), "--lanes", "nerv", "--demo-frames", "8", "--train-profile", "nerv=tiny",
-        "--option", "nerv.widths=4,8,12,16", "--option", "nerv.latent_dims=4", "--option", "nerv.steps=6",
+        "loop", "--run-dir", str(run), "--lanes", "nerv", "--demo-frames", "4", "--train-profile", "nerv=tiny",
+        "--option", "nerv.widths=4,8,16", "--option", "nerv.latent_dims=4", "--option", "nerv.steps=6",
         "--option", "nerv.warm_parents=1", "--option", "nerv.warm_rate_factors=1.0",
-        "--max-cycles", "2", "--explore", "4", "--local-concurrency", "2", "--poll-s", "0.2",
+        "--max-cycles", "2", "--explore", "3", "--local-concurrency", "2", "--poll-s", "0.2",
         "--prune", "halving", "--prune-eta", "2", "--json",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -109,7 +109,7 @@ def test_the_submission_scores_what_training_reported_and_inflates_without_tac(t
 def test_the_cli_trains_and_builds_a_nerv_submission(tmp_path):
     demo = demo_originals(frames=8)  # the clip `--demo-frames 8` trains on, in this session's cache
     originals = str(demo.path(demo.video_names[0]).parent)
-    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "t"), "--max-steps", "2", "--option", "width=8", "--option", "latent_dim=4")  # fmt: skip
+    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "tiny", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "t"), "--max-steps", "2", "--option", "width=8", "--option", "latent_dim=4")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "exact score" in proc.stdout and "nerv z4 w8" in proc.stdout
     ckpt = tmp_path / "t" / "nerv.safetensors"
@@ -119,7 +119,7 @@ def test_the_cli_trains_and_builds_a_nerv_submission(tmp_path):
     check = run_tac("submission", "check", str(tmp_path / "s"), "--originals", originals)
     assert check.returncode == 0 and "0 error(s)" in check.stdout + check.stderr, check.stdout[-2000:]  # fmt: skip
     # a warm start must match the checkpoint's shape: one line, non-zero exit
-    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "smoke", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "u"), "--max-steps", "1", "--init-from", str(ckpt))  # fmt: skip
+    proc = run_tac("lossy", "train", "--lane", "nerv", "--profile", "tiny", "--data", "demo", "--demo-frames", "8", "--out", str(tmp_path / "u"), "--max-steps", "1", "--init-from", str(ckpt))  # fmt: skip
     assert proc.returncode != 0 and "representation, not" in proc.stderr
     proc = run_tac("lossy", "train", "--lane", "nerv", "--option", "bits=5", "--out", str(tmp_path / "v"))  # fmt: skip
     assert proc.returncode != 0 and "bits" in proc.stderr
@@ -175,7 +175,7 @@ def test_a_loop_ranks_and_runs_both_lanes(tmp_path):
     proc = run_tac(
         "loop", "--run-dir", str(run), "--lanes", "codec,nerv", "--demo-frames", "8",
         "--presets", "ultrafast", "--max-cycles", "1", "--explore", "2", "--local-concurrency", "2",
-        "--train-profile", "nerv=smoke", "--option", "nerv.steps=4", "--option", "nerv.widths=8",
+        "--train-profile", "nerv=tiny", "--option", "nerv.steps=4", "--option", "nerv.widths=8",
         "--option", "nerv.latent_dims=4", "--json",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -184,11 +184,11 @@ def test_a_loop_ranks_and_runs_both_lanes(tmp_path):
     lanes = {a.lane: a for a in state.anchors}
     assert set(lanes) == {"codec", "nerv"}, proc.stderr[-2000:]
     specs = {e.spec.candidate.lane: e.spec for e in events if e.type == "dispatched"}
-    assert specs["nerv"].train_profile == "smoke" and specs["nerv"].candidate.params.steps == 4
+    assert specs["nerv"].train_profile == "tiny" and specs["nerv"].candidate.params.steps == 4
     nerv = lanes["nerv"]
     assert nerv.score > 0 and nerv.archive_bytes > 0 and nerv.id.startswith("nerv-z004-w008")
     [log] = (run / "work" / "jobs").glob("*-nerv-*/log.txt")
-    assert "(smoke, 4 steps) on cpu" in log.read_text()
+    assert "(tiny, 4 steps) on cpu" in log.read_text()
 
 
 def test_a_job_trains_where_its_host_says_and_refuses_a_missing_gpu():
