@@ -280,12 +280,8 @@ class Controller(SteeredLoop):
                         status.state == "unknown"
                     ):  # recorded but never submitted (or crashed in between)
                         await self.ledger.synced()  # dispatched, on disk before it runs
-                        if spec.warm_start is not None:  # the checkpoint first: submit starts it
-                            for cached, name in fidelity.carried_files(
-                                self.run_dir, spec.warm_start
-                            ):
-                                data = await asyncio.to_thread(cached.read_bytes)
-                                await backend.put_file(job_id, name, data)
+                        # a warm start's checkpoint first: submitting starts the job
+                        await fidelity.place_warm_start(self.run_dir, backend, spec)
                         status = await backend.submit(spec)
                     submitted = True
                     if job.attempt:

@@ -21,7 +21,7 @@ import numpy as np
 from tac import atomic
 from tac.control.backends.base import Backend, BackendError
 from tac.control.ledger import JobState, RunState
-from tac.records import WARM_START_FILE, Rung, WarmStart, rungs_in
+from tac.records import WARM_START_FILE, JobSpec, Rung, WarmStart, rungs_in
 from tac.search.curves import Curve, halving_keeps, halving_rung, rung_band
 
 PRUNE_RULES = ("off", "band", "halving")
@@ -107,13 +107,17 @@ def checkpoint_cache(run_dir: Path, sha256: str) -> Path:
     return run_dir / "checkpoints" / f"{sha256}.safetensors"
 
 
-def carried_files(run_dir: Path, warm: WarmStart) -> list[tuple[Path, str]]:
-    """(cached file, name in the child's out dir) of what a warm start carries."""
+async def place_warm_start(run_dir: Path, backend: Backend, spec: JobSpec) -> None:
+    """Put the checkpoint (and card) a job's warm start names into its out dir on its host,
+    from the run's cache; nothing for a cold start."""
+    if (warm := spec.warm_start) is None:
+        return
     cached = checkpoint_cache(run_dir, warm.sha256)
     files = [(cached, WARM_START_FILE)]
     if warm.card_sha256 is not None:
         files.append((cached.with_suffix(".json"), str(PurePosixPath(WARM_START_FILE).with_suffix(".json"))))  # fmt: skip
-    return files
+    for local, name in files:
+        await backend.put_file(spec.job_id, name, await asyncio.to_thread(local.read_bytes))
 
 
 async def warm_start_for(run_dir: Path, state: RunState, parent: str, backends: dict[str, Backend]) -> WarmStart | str:  # fmt: skip

@@ -20,6 +20,7 @@ app = typer.Typer(help="One dispatched job: run it, or manage a host's jobs.", n
 
 Workdir = Annotated[Path, typer.Option("--workdir", help="The host's tac work directory.")]
 JobId = Annotated[str, typer.Option("--id", help="The job (= submission) id.")]
+OutFile = Annotated[str, typer.Option("--path", help="A file inside the job's out/ (a warm start's checkpoint).")]  # fmt: skip
 
 
 def _json_option(flag: str, text: str | None, kind: type):
@@ -128,11 +129,7 @@ def result_cmd(workdir: Workdir, job_id: JobId) -> None:
 
 
 @app.command("get")
-def get_cmd(
-    workdir: Workdir,
-    job_id: JobId,
-    path: Annotated[str, typer.Option("--path", help="A file inside the job's out/ (a checkpoint).")],
-) -> None:  # fmt: skip
+def get_cmd(workdir: Workdir, job_id: JobId, path: OutFile) -> None:
     """A file the job wrote, base64 in the JSON answer (a warm start's checkpoint)."""
     import base64
 
@@ -143,12 +140,8 @@ def get_cmd(
 
 
 @app.command("put")
-def put_cmd(
-    workdir: Workdir,
-    job_id: JobId,
-    path: Annotated[str, typer.Option("--path", help="Where inside the job's out/ to put stdin's bytes.")],
-) -> None:  # fmt: skip
-    """Place stdin's bytes in the job's out/ before it is submitted (a warm start's checkpoint)."""
+def put_cmd(workdir: Workdir, job_id: JobId, path: OutFile) -> None:
+    """Place stdin's bytes at --path in the job's out/ before it is submitted."""
     from tac.jobs import worker
 
     _emit(worker.put_file(workdir, job_id, path, sys.stdin.buffer.read()))

@@ -54,16 +54,21 @@ class SyntheticCurve:
         return self.final * (1 + self.a * math.exp(-fidelity / self.tau))
 
 
-def result(spec, final: float, archive: Path, wall_s: float) -> dict:
-    """An EvalResult whose terms give `final` (half segnet, half posenet), labelled synthetic."""
+def terms(score: float, rate: float) -> tuple[float, float]:
+    """(seg, pose) that, with `rate`, give `score`: half the distortion each."""
     from tac.contest import constants as C
+
+    half = max(score - C.RATE_WEIGHT * rate, 0.0) / 2
+    return min(half / C.SEG_WEIGHT, 1.0), half**2 / C.POSE_WEIGHT
+
+
+def result(spec, final: float, archive: Path, wall_s: float) -> dict:
+    """An EvalResult whose terms give `final`, labelled synthetic."""
     from tac.contest.score import contest_score
     from tac.records import EvalResult
 
     rate = archive.stat().st_size / ORIGINAL_BYTES
-    distortion = max(final - C.RATE_WEIGHT * rate, 0.0)
-    seg = min(distortion / 2 / C.SEG_WEIGHT, 1.0)
-    pose = (distortion / 2) ** 2 / C.POSE_WEIGHT
+    seg, pose = terms(final, rate)
     r = EvalResult(
         archive_bytes=archive.stat().st_size, archive_sha256=hashlib.sha256(archive.read_bytes()).hexdigest(),
         original_bytes=ORIGINAL_BYTES, rate=rate, pose=pose, seg=seg, score=contest_score(seg, pose, rate),
@@ -111,7 +116,7 @@ def run(spec_path: Path, out: Path, s_per_step: float, rungs: int) -> None:
 @dataclass(frozen=True)
 class _Evaluation:
     """What `rung_reporter` reads of an evaluation: the curve's score at a step, its terms
-    split as `result` splits them."""
+    split as `result` splits them (`terms`)."""
 
     step: int
     score: float
@@ -122,15 +127,11 @@ class _Evaluation:
 
     @property
     def seg(self) -> float:
-        from tac.contest import constants as C
-
-        return min(max(self.score - C.RATE_WEIGHT * RATE, 0.0) / 2 / C.SEG_WEIGHT, 1.0)
+        return terms(self.score, self.archive_bytes / ORIGINAL_BYTES)[0]
 
     @property
     def pose(self) -> float:
-        from tac.contest import constants as C
-
-        return (max(self.score - C.RATE_WEIGHT * RATE, 0.0) / 2) ** 2 / C.POSE_WEIGHT
+        return terms(self.score, self.archive_bytes / ORIGINAL_BYTES)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
