@@ -225,11 +225,13 @@ def test_a_real_loop_on_the_demo_prunes_a_nerv_job_and_warm_starts_a_child(tmp_p
     run = tmp_path / "run"
     proc = run_tac(
         "loop", "--run-dir", str(run), "--lanes", "nerv", "--demo-frames", "4", "--train-profile", "nerv=tiny",
-        "--option", "nerv.widths=4,8,16", "--option", "nerv.latent_dims=4", "--option", "nerv.steps=6",
+        "--option", "nerv.widths=16,8", "--option", "nerv.latent_dims=4", "--option", "nerv.steps=6",
         "--option", "nerv.warm_parents=1", "--option", "nerv.warm_rate_factors=1.0",
-        "--max-cycles", "2", "--explore", "3", "--local-concurrency", "2", "--poll-s", "0.2",
+        "--max-cycles", "2", "--explore", "2", "--local-concurrency", "1", "--poll-s", "0.2",
         "--prune", "halving", "--prune-eta", "2", "--json",
     )  # fmt: skip
+    # one job at a time, so the rule's decision does not hang on which job reports first: the
+    # width-16 job runs to the end, the width-8 one (far behind at step 2) is stopped there
     assert proc.returncode == 0, proc.stderr[-3000:]
     evs = read_events(run / "ledger.jsonl")
     state = fold(evs)
